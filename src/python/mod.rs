@@ -1,0 +1,4 @@
+//! Reading Python source without running it.
+
+pub mod lexer;
+pub mod syntax;
