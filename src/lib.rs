@@ -1,4 +1,6 @@
 //! alembot keeps SQLAlchemy models, Alembic migrations and real databases in step.
 
+pub mod change;
 pub mod findings;
 pub mod python;
+pub mod schema;

@@ -1,0 +1,479 @@
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use git2::{
+    Delta, DiffFindOptions, DiffOptions, FileMode, Index, ObjectType, Oid, Repository,
+    RepositoryOpenFlags, TreeWalkMode, TreeWalkResult,
+};
+
+use super::{ChangeSet, ChangedFile, FileStatus, Range, Revisions, Side};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("{}: no such directory (check the -C argument)", .0.display())]
+    NoSuchDirectory(PathBuf),
+    #[error(
+        "{}: not inside a git repository. Run alembot in a git checkout or pass -C DIR; `alembot verify --all` also works outside git",
+        .0.display()
+    )]
+    NotARepository(PathBuf),
+    #[error(
+        "cannot resolve `{rev}` ({message}). Fetch it first (for example `git fetch origin {rev}`; in GitHub Actions use `actions/checkout` with `fetch-depth: 0`)"
+    )]
+    UnknownRevision { rev: String, message: String },
+    #[error("`{base}` and `{head}` share no history, so there is no pull-request diff between them")]
+    NoMergeBase { base: String, head: String },
+    #[error("the repository has no commits yet; use --staged, or commit first")]
+    NoCommits,
+    #[error("{} is a bare repository: alembot needs a working tree", .0.display())]
+    Bare(PathBuf),
+    #[error("git: {context}: {source}")]
+    Git {
+        context: String,
+        #[source]
+        source: git2::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn git<T>(context: impl Into<String>, r: Result<T, git2::Error>) -> Result<T, ChangeError> {
+    r.map_err(|source| ChangeError::Git {
+        context: context.into(),
+        source,
+    })
+}
+
+/// Where the new side of the change lives.
+enum NewSide {
+    Workdir,
+    Index(Box<Index>),
+    Tree(Oid),
+}
+
+/// An opened change: reads files on either side of it.
+pub struct Source {
+    repo: Option<Repository>,
+    root: PathBuf,
+    old: Option<Oid>,
+    new: NewSide,
+    base_tip: Option<Oid>,
+    /// Untracked files of a working-tree change, which the index cannot list.
+    untracked: Vec<String>,
+}
+
+impl Source {
+    /// Opens the repository around `dir` and computes the change `range`.
+    pub fn open(dir: &Path, range: &Range) -> Result<(Source, ChangeSet), ChangeError> {
+        if !dir.is_dir() {
+            return Err(ChangeError::NoSuchDirectory(dir.to_path_buf()));
+        }
+        let repo = match Repository::open_ext(
+            dir,
+            RepositoryOpenFlags::empty(),
+            std::iter::empty::<&std::ffi::OsStr>(),
+        ) {
+            Ok(repo) => repo,
+            Err(_) if *range == Range::All => return Ok(Self::plain_directory(dir)),
+            Err(_) => return Err(ChangeError::NotARepository(dir.to_path_buf())),
+        };
+        let root = match repo.workdir() {
+            Some(w) => w.to_path_buf(),
+            None => return Err(ChangeError::Bare(repo.path().to_path_buf())),
+        };
+        let head_tree = head_tree(&repo)?;
+        let (old, new, base_tip, revisions) = match range {
+            Range::Worktree | Range::All => (
+                head_tree.map(|(_, t)| t),
+                NewSide::Workdir,
+                head_tree.map(|(_, t)| t),
+                Revisions {
+                    old: head_tree.map(|(c, _)| c.to_string()),
+                    ..Revisions::default()
+                },
+            ),
+            Range::Staged => {
+                let index = git("reading the index", repo.index())?;
+                (
+                    head_tree.map(|(_, t)| t),
+                    NewSide::Index(Box::new(index)),
+                    head_tree.map(|(_, t)| t),
+                    Revisions {
+                        old: head_tree.map(|(c, _)| c.to_string()),
+                        ..Revisions::default()
+                    },
+                )
+            }
+            Range::Commits { base, head } => {
+                let base_commit = resolve(&repo, base)?;
+                let head_commit = resolve(&repo, head)?;
+                let merge_base = repo.merge_base(base_commit, head_commit).map_err(|_| {
+                    ChangeError::NoMergeBase {
+                        base: base.clone(),
+                        head: head.clone(),
+                    }
+                })?;
+                let tree_of = |oid: Oid| -> Result<Oid, ChangeError> {
+                    let commit = git("reading a commit", repo.find_commit(oid))?;
+                    Ok(commit.tree_id())
+                };
+                (
+                    Some(tree_of(merge_base)?),
+                    NewSide::Tree(tree_of(head_commit)?),
+                    Some(tree_of(base_commit)?),
+                    Revisions {
+                        old: Some(merge_base.to_string()),
+                        new: Some(head_commit.to_string()),
+                        base_tip: Some(base_commit.to_string()),
+                    },
+                )
+            }
+        };
+        let mut source = Source {
+            repo: None,
+            root: root.clone(),
+            old,
+            new,
+            base_tip,
+            untracked: Vec::new(),
+        };
+        let files = if *range == Range::All {
+            Vec::new()
+        } else {
+            source.diff(&repo, range)?
+        };
+        source.untracked = files
+            .iter()
+            .filter(|f| f.status == FileStatus::Added && matches!(source.new, NewSide::Workdir))
+            .map(|f| f.path.clone())
+            .collect();
+        source.repo = Some(repo);
+        let change = ChangeSet {
+            root,
+            range: range.clone(),
+            revisions,
+            files,
+        };
+        Ok((source, change))
+    }
+
+    fn plain_directory(dir: &Path) -> (Source, ChangeSet) {
+        let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        let source = Source {
+            repo: None,
+            root: root.clone(),
+            old: None,
+            new: NewSide::Workdir,
+            base_tip: None,
+            untracked: Vec::new(),
+        };
+        let change = ChangeSet {
+            root,
+            range: Range::All,
+            revisions: Revisions::default(),
+            files: Vec::new(),
+        };
+        (source, change)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether the new side is the working tree (files can be read from disk).
+    pub fn new_side_is_workdir(&self) -> bool {
+        matches!(self.new, NewSide::Workdir)
+    }
+
+    fn diff(&self, repo: &Repository, range: &Range) -> Result<Vec<ChangedFile>, ChangeError> {
+        let old_tree = match self.old {
+            Some(oid) => Some(git("reading the old tree", repo.find_tree(oid))?),
+            None => None,
+        };
+        let mut opts = DiffOptions::new();
+        opts.ignore_submodules(false);
+        let mut diff = match (&self.new, range) {
+            (NewSide::Index(index), _) => git(
+                "comparing the index with HEAD",
+                repo.diff_tree_to_index(old_tree.as_ref(), Some(index), Some(&mut opts)),
+            )?,
+            (NewSide::Tree(oid), _) => {
+                let new_tree = git("reading the head tree", repo.find_tree(*oid))?;
+                git(
+                    "comparing the commits",
+                    repo.diff_tree_to_tree(old_tree.as_ref(), Some(&new_tree), Some(&mut opts)),
+                )?
+            }
+            (NewSide::Workdir, _) => {
+                opts.include_untracked(true).recurse_untracked_dirs(true);
+                git(
+                    "comparing the working tree with HEAD",
+                    repo.diff_tree_to_workdir_with_index(old_tree.as_ref(), Some(&mut opts)),
+                )?
+            }
+        };
+        let mut find = DiffFindOptions::new();
+        find.renames(true).for_untracked(true);
+        git("detecting renames", diff.find_similar(Some(&mut find)))?;
+        let mut files = Vec::with_capacity(diff.deltas().len());
+        for delta in diff.deltas() {
+            let status = match delta.status() {
+                Delta::Added | Delta::Untracked | Delta::Copied => FileStatus::Added,
+                Delta::Deleted => FileStatus::Deleted,
+                Delta::Renamed => FileStatus::Renamed,
+                Delta::Unmodified | Delta::Ignored => continue,
+                Delta::Modified | Delta::Typechange | Delta::Unreadable | Delta::Conflicted => {
+                    FileStatus::Modified
+                }
+            };
+            let new_path = delta.new_file().path().map(path_string);
+            let old_path = delta.old_file().path().map(path_string);
+            let path = match (status, new_path, old_path.clone()) {
+                (FileStatus::Deleted, _, Some(old)) => old,
+                (_, Some(new), _) => new,
+                (_, None, Some(old)) => old,
+                (_, None, None) => continue,
+            };
+            let submodule = delta.new_file().mode() == FileMode::Commit
+                || delta.old_file().mode() == FileMode::Commit;
+            files.push(ChangedFile {
+                old_path: (status == FileStatus::Renamed)
+                    .then_some(old_path)
+                    .flatten()
+                    .filter(|o| *o != path),
+                path,
+                status,
+                submodule,
+            });
+        }
+        Ok(files)
+    }
+
+    /// The bytes of `path` on `side`, or `None` if it does not exist there.
+    pub fn read(&self, side: Side, path: &str) -> Result<Option<Vec<u8>>, ChangeError> {
+        let tree = match side {
+            Side::Old => self.old,
+            Side::BaseTip => self.base_tip,
+            Side::New => match &self.new {
+                NewSide::Workdir => return self.read_disk(path),
+                NewSide::Index(index) => {
+                    let Some(entry) = index.get_path(Path::new(path), 0) else {
+                        return Ok(None);
+                    };
+                    if entry.mode == u32::from(FileMode::Commit) {
+                        return Ok(None);
+                    }
+                    return self.read_blob(entry.id);
+                }
+                NewSide::Tree(oid) => Some(*oid),
+            },
+        };
+        let (Some(tree), Some(repo)) = (tree, &self.repo) else {
+            return Ok(None);
+        };
+        let tree = git("reading a tree", repo.find_tree(tree))?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(e) => e,
+            Err(_) => return Ok(None),
+        };
+        if entry.kind() != Some(ObjectType::Blob) {
+            return Ok(None);
+        }
+        self.read_blob(entry.id())
+    }
+
+    fn read_blob(&self, oid: Oid) -> Result<Option<Vec<u8>>, ChangeError> {
+        let Some(repo) = &self.repo else {
+            return Ok(None);
+        };
+        let blob = git(format!("reading blob {oid}"), repo.find_blob(oid))?;
+        Ok(Some(blob.content().to_vec()))
+    }
+
+    fn read_disk(&self, path: &str) -> Result<Option<Vec<u8>>, ChangeError> {
+        let full = self.root.join(path);
+        match fs::read(&full) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    || e.kind() == std::io::ErrorKind::IsADirectory =>
+            {
+                Ok(None)
+            }
+            Err(source) => Err(ChangeError::Io { path: full, source }),
+        }
+    }
+
+    /// Every file path on `side` under `dir` (recursively; `""` for all).
+    pub fn files_under(&self, side: Side, dir: &str) -> Result<Vec<String>, ChangeError> {
+        let prefix = if dir.is_empty() || dir == "." {
+            String::new()
+        } else {
+            format!("{}/", dir.trim_end_matches('/'))
+        };
+        let tree = match side {
+            Side::Old => self.old,
+            Side::BaseTip => self.base_tip,
+            Side::New => match &self.new {
+                NewSide::Workdir => return self.disk_files_under(&prefix),
+                NewSide::Index(index) => {
+                    let mut out: Vec<String> = index
+                        .iter()
+                        .filter(|e| e.mode != u32::from(FileMode::Commit))
+                        .filter_map(|e| String::from_utf8(e.path).ok())
+                        .filter(|p| p.starts_with(&prefix))
+                        .collect();
+                    out.sort();
+                    return Ok(out);
+                }
+                NewSide::Tree(oid) => Some(*oid),
+            },
+        };
+        let (Some(tree), Some(repo)) = (tree, &self.repo) else {
+            return Ok(Vec::new());
+        };
+        let mut tree = git("reading a tree", repo.find_tree(tree))?;
+        if !prefix.is_empty() {
+            match tree.get_path(Path::new(prefix.trim_end_matches('/'))) {
+                Ok(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                    tree = git("reading a tree", repo.find_tree(entry.id()))?;
+                }
+                _ => return Ok(Vec::new()),
+            }
+        }
+        let mut out = Vec::new();
+        git(
+            "listing a tree",
+            tree.walk(TreeWalkMode::PreOrder, |parent, entry| {
+                if entry.kind() == Some(ObjectType::Blob)
+                    && let Some(name) = entry.name()
+                {
+                    out.push(format!("{prefix}{parent}{name}"));
+                }
+                TreeWalkResult::Ok
+            }),
+        )?;
+        out.sort();
+        Ok(out)
+    }
+
+    /// Files in the working tree under `prefix`. Inside git the index lists
+    /// tracked files cheaply; untracked ones of this change are added. Outside
+    /// git the directory is walked.
+    fn disk_files_under(&self, prefix: &str) -> Result<Vec<String>, ChangeError> {
+        let mut out = Vec::new();
+        if let Some(repo) = &self.repo {
+            let index = git("reading the index", repo.index())?;
+            for entry in index.iter() {
+                if entry.mode == u32::from(FileMode::Commit) {
+                    continue;
+                }
+                if let Ok(p) = String::from_utf8(entry.path)
+                    && p.starts_with(prefix)
+                    && self.root.join(&p).is_file()
+                {
+                    out.push(p);
+                }
+            }
+            out.extend(
+                self.untracked
+                    .iter()
+                    .filter(|p| p.starts_with(prefix))
+                    .cloned(),
+            );
+        } else {
+            walk_dir(&self.root, &self.root.join(prefix), &mut out)?;
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+/// Directories a plain walk never enters: caches, virtual environments,
+/// dependency folders and version-control metadata.
+fn skip_dir(name: &str) -> bool {
+    name.starts_with('.')
+        || matches!(
+            name,
+            "__pycache__" | "node_modules" | "venv" | "env" | "site-packages" | "target"
+        )
+}
+
+fn walk_dir(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), ChangeError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(ChangeError::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            if !skip_dir(&name) && !path.join("pyvenv.cfg").exists() {
+                walk_dir(root, &path, out)?;
+            }
+        } else if kind.is_file()
+            && let Ok(rel) = path.strip_prefix(root)
+        {
+            out.push(path_string(rel));
+        }
+    }
+    Ok(())
+}
+
+fn path_string(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' {
+        s.into_owned()
+    } else {
+        s.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+fn head_tree(repo: &Repository) -> Result<Option<(Oid, Oid)>, ChangeError> {
+    match repo.head() {
+        Ok(head) => {
+            let commit = git("reading HEAD", head.peel_to_commit())?;
+            Ok(Some((commit.id(), commit.tree_id())))
+        }
+        // A repository with no commit yet: everything staged is new.
+        Err(e)
+            if e.code() == git2::ErrorCode::UnbornBranch
+                || e.code() == git2::ErrorCode::NotFound =>
+        {
+            Ok(None)
+        }
+        Err(source) => Err(ChangeError::Git {
+            context: "reading HEAD".into(),
+            source,
+        }),
+    }
+}
+
+fn resolve(repo: &Repository, rev: &str) -> Result<Oid, ChangeError> {
+    let object = repo
+        .revparse_single(rev)
+        .map_err(|e| ChangeError::UnknownRevision {
+            rev: rev.to_string(),
+            message: e.message().to_string(),
+        })?;
+    let commit = object
+        .peel_to_commit()
+        .map_err(|e| ChangeError::UnknownRevision {
+            rev: rev.to_string(),
+            message: e.message().to_string(),
+        })?;
+    Ok(commit.id())
+}

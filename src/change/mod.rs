@@ -1,0 +1,125 @@
+//! What changed: a pull-request range, the staged index or the working tree,
+//! read with git2. Everything here returns plain data (paths, statuses and
+//! bytes); nothing here knows about models or migrations.
+
+mod git;
+mod lines;
+
+pub use git::{ChangeError, Source};
+pub use lines::{added_line_ranges, diff_line_ranges};
+
+use std::path::PathBuf;
+
+use crate::findings::LineRange;
+
+/// Which change to look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Range {
+    /// Working tree and index against HEAD (untracked files included).
+    Worktree,
+    /// The index against HEAD: what the next commit would record.
+    Staged,
+    /// What `head` adds since its merge-base with `base`, as GitHub shows a
+    /// pull request.
+    Commits { base: String, head: String },
+    /// No change at all: the whole project as it stands on disk.
+    All,
+}
+
+/// One side of the change to read files from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Before the change: HEAD, or the merge-base of a range.
+    Old,
+    /// After the change: the working tree, the index, or the range's head.
+    New,
+    /// The tip of the base branch of a range (for `stale-parent`); the same
+    /// as `Old` for the other ranges.
+    BaseTip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    Added,
+    Deleted,
+    Modified,
+    Renamed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedFile {
+    /// Repository-relative path on the new side (the old path if deleted).
+    pub path: String,
+    /// The path before a rename.
+    pub old_path: Option<String>,
+    pub status: FileStatus,
+    /// A submodule pointer: there is no text to read.
+    pub submodule: bool,
+}
+
+impl ChangedFile {
+    /// The path to read on the old side.
+    pub fn old_side_path(&self) -> &str {
+        self.old_path.as_deref().unwrap_or(&self.path)
+    }
+
+    pub fn exists_on_new_side(&self) -> bool {
+        self.status != FileStatus::Deleted
+    }
+
+    pub fn exists_on_old_side(&self) -> bool {
+        self.status != FileStatus::Added
+    }
+}
+
+/// Resolved commits of a range, for reports and the GitHub publisher.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revisions {
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub base_tip: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChangeSet {
+    /// The repository's working directory (or the plain directory for
+    /// [`Range::All`] outside git).
+    pub root: PathBuf,
+    pub range: Range,
+    pub revisions: Revisions,
+    pub files: Vec<ChangedFile>,
+}
+
+impl ChangeSet {
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// A file's text, decoded leniently: Python files in other encodings still
+/// lex, their non-UTF-8 bytes become U+FFFD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    pub path: String,
+    pub text: String,
+    pub binary: bool,
+}
+
+impl Text {
+    pub fn from_bytes(path: impl Into<String>, bytes: Vec<u8>) -> Self {
+        let binary = bytes.iter().take(8000).any(|&b| b == 0);
+        let text = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        Text {
+            path: path.into(),
+            text,
+            binary,
+        }
+    }
+}
+
+/// Head-side ranges of lines a change touched, per file: what GitHub shows.
+pub type DiffLines = std::collections::BTreeMap<String, Vec<LineRange>>;
