@@ -60,6 +60,35 @@ pub mod code {
     pub const DATA_TEST_FAILED: &str = "data-test-failed";
     pub const UNREGISTERED_MODEL: &str = "unregistered-model";
     pub const PROJECT_ERROR: &str = "project-error";
+    pub const UNIQUE_ON_EXISTING_TABLE: &str = "unique-on-existing-table";
+
+    /// Every code, for validating `checks:` in the configuration.
+    pub const ALL: &[&str] = &[
+        MISSING_MIGRATION,
+        UNMATCHED_OPERATION,
+        MULTIPLE_HEADS,
+        STALE_PARENT,
+        DUPLICATE_REVISION,
+        DANGLING_REVISION,
+        REVISION_CYCLE,
+        EDITED_MIGRATION,
+        INVALID_REVISION,
+        DESTRUCTIVE_OPERATION,
+        NOT_NULL_WITHOUT_DEFAULT,
+        POSSIBLE_RENAME,
+        ENUM_CHANGE,
+        EMPTY_DOWNGRADE,
+        UNIQUE_ON_EXISTING_TABLE,
+        UPGRADE_FAILED,
+        DRIFT,
+        DOWNGRADE_FAILED,
+        DOWNGRADE_DEBRIS,
+        IRREVERSIBLE_MIGRATION,
+        DATA_UPGRADE_FAILED,
+        DATA_TEST_FAILED,
+        UNREGISTERED_MODEL,
+        PROJECT_ERROR,
+    ];
 }
 
 /// One problem, located as precisely as the check could.

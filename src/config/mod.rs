@@ -1,0 +1,891 @@
+//! Configuration: `.alembot.yml`, or discovery of Alembic environments and
+//! model files when there is none; then command-line and environment
+//! overrides. Everything resolves once into [`Settings`], which nothing
+//! downstream re-reads.
+
+pub mod discover;
+pub mod file;
+pub mod ini;
+pub mod paths;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use regex::Regex;
+
+pub use file::{CommentMode, FailOn, Level, Unauthorized};
+
+use crate::findings::{Finding, Severity, code};
+use paths::{file_name, is_excluded_dir_path, is_test_file, is_under, join, parent_dir};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Read access to the project as the change leaves it (the working tree,
+/// the index or a commit); implemented over git by the change source.
+pub trait ProjectFiles {
+    /// Every file path, repository-relative.
+    fn all_files(&self) -> Result<Vec<String>, BoxError>;
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, BoxError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}:{line}:{column}: {message}\n  help: {help}")]
+    Yaml {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+        help: String,
+    },
+    #[error("{file}{}: `{key}`: {message}\n  help: {help}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        file: String,
+        line: Option<u32>,
+        key: String,
+        message: String,
+        help: String,
+    },
+    #[error("{path}: cannot read the configuration: {message}")]
+    Read { path: String, message: String },
+    #[error(
+        "no Alembic environment found under {root}: no alembic.ini with a script_location and no [tool.alembic] in pyproject.toml\n  help: run alembot in your project (or pass -C DIR), or describe the environments in .alembot.yml (see README.md)"
+    )]
+    NoEnvironment { root: String },
+    #[error("no environment named `{name}`; the environments are: {known}")]
+    UnknownEnvironment { name: String, known: String },
+}
+
+/// Command-line and environment-variable values, which win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub python: Option<String>,
+    pub database: Option<String>,
+    pub timeout: Option<u64>,
+    pub environments: Vec<String>,
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Models {
+    /// Explicit globs from `.alembot.yml`.
+    Globs { patterns: Vec<String>, set: GlobSet },
+    /// Python files under `scope` that declare tables, found by content.
+    ByContent { scope: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub name: String,
+    pub alembic_ini: Option<String>,
+    pub pyproject: Option<String>,
+    pub ini_section: String,
+    pub script_location: String,
+    pub version_locations: Vec<String>,
+    pub recursive_versions: bool,
+    pub models: Models,
+    pub version_table: String,
+    pub version_table_schema: Option<String>,
+    pub metadata: Option<String>,
+    pub database_url_env: Vec<String>,
+    pub setup_sql: Vec<String>,
+    pub python: Option<String>,
+    pub database: Option<String>,
+    pub data_tests: Option<String>,
+    /// Repository-relative directory Alembic runs from (put on `sys.path`).
+    pub project_root: String,
+}
+
+impl Environment {
+    pub fn new(name: String, script_location: String, version_locations: Vec<String>) -> Self {
+        Environment {
+            name,
+            alembic_ini: None,
+            pyproject: None,
+            ini_section: "alembic".into(),
+            project_root: String::new(),
+            models: Models::ByContent {
+                scope: String::new(),
+            },
+            script_location,
+            version_locations,
+            recursive_versions: false,
+            version_table: "alembic_version".into(),
+            version_table_schema: None,
+            metadata: None,
+            database_url_env: vec!["DATABASE_URL".into()],
+            setup_sql: Vec::new(),
+            python: None,
+            database: None,
+            data_tests: None,
+        }
+    }
+
+    /// Whether `path` is a revision file of this environment (by location,
+    /// not content): a `.py` file in a version location, not `__init__.py`.
+    pub fn is_revision_path(&self, path: &str) -> bool {
+        let name = file_name(path);
+        if !name.ends_with(".py") || name == "__init__.py" || name.starts_with(".#") {
+            return false;
+        }
+        let dir = parent_dir(path);
+        self.version_locations.iter().any(|loc| {
+            if self.recursive_versions {
+                is_under(dir, loc)
+            } else {
+                dir == loc
+            }
+        })
+    }
+
+    /// Whether `path` belongs to the Alembic scaffolding (env.py, templates,
+    /// revisions): never model code.
+    pub fn owns_migration_path(&self, path: &str) -> bool {
+        is_under(path, &self.script_location)
+            || self.version_locations.iter().any(|l| is_under(path, l))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GithubSettings {
+    pub comment: CommentMode,
+    pub command: String,
+    pub skip_label: Option<String>,
+    pub unauthorized: Unauthorized,
+    pub fail_on: FailOn,
+    pub inline: bool,
+    pub check_run: bool,
+    pub upload_sarif: bool,
+}
+
+impl Default for GithubSettings {
+    fn default() -> Self {
+        GithubSettings {
+            comment: CommentMode::Review,
+            command: "/alembot".into(),
+            skip_label: None,
+            unauthorized: Unauthorized::Reply,
+            fail_on: FailOn::Error,
+            inline: true,
+            check_run: true,
+            upload_sarif: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub root: PathBuf,
+    /// Repository-relative path of the configuration file, if one was used.
+    pub config_file: Option<String>,
+    pub environments: Vec<Environment>,
+    /// True when the environments were discovered rather than configured.
+    pub discovered: bool,
+    pub ignore: GlobSet,
+    pub levels: BTreeMap<String, Level>,
+    pub python: Option<String>,
+    pub database: String,
+    pub timeout: Duration,
+    pub jobs: usize,
+    pub github: GithubSettings,
+}
+
+pub const CONFIG_NAMES: [&str; 2] = [".alembot.yml", ".alembot.yaml"];
+const DEFAULT_TIMEOUT_SECS: u64 = 600;
+
+/// What makes a Python file a model file when no globs say so.
+static DECLARES_TABLES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?m)\b(?:mapped_column|Column|Table)\s*\(|^[ \t]+__tablename__\s*[:=]|\bdb\.Model\b|\bDeclarativeBase(?:NoMeta)?\b|\bdeclarative_base\s*\(|\bSQLModel\b.*table\s*=\s*True",
+    )
+    .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// Whether a Python source declares SQLAlchemy tables.
+pub fn declares_tables(text: &str) -> bool {
+    DECLARES_TABLES.is_match(text)
+}
+
+impl Settings {
+    /// Loads the settings for a project rooted at `root`, searching for
+    /// `.alembot.yml` from `start_dir` (repository-relative) upwards.
+    pub fn load(
+        root: &Path,
+        start_dir: &str,
+        files: &dyn ProjectFiles,
+        overrides: &Overrides,
+    ) -> Result<Settings, ConfigError> {
+        let (config_path, config_dir, cfg) = find_config(root, start_dir, files, overrides)?;
+        let config_name = config_path.clone().unwrap_or_default();
+        let discovered = cfg.environments.is_none();
+        let mut environments = match &cfg.environments {
+            Some(list) => configured_environments(root, &config_name, &config_dir, list, files)?,
+            None => discover_environments(root, files)?,
+        };
+        if environments.is_empty() {
+            return Err(ConfigError::NoEnvironment {
+                root: root.display().to_string(),
+            });
+        }
+        if !overrides.environments.is_empty() {
+            for wanted in &overrides.environments {
+                if !environments.iter().any(|e| &e.name == wanted) {
+                    return Err(ConfigError::UnknownEnvironment {
+                        name: wanted.clone(),
+                        known: environments
+                            .iter()
+                            .map(|e| e.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+            }
+            environments.retain(|e| overrides.environments.contains(&e.name));
+        }
+        let ignore = compile_globs(
+            &config_name,
+            "ignore",
+            &config_dir,
+            cfg.ignore.as_deref().unwrap_or(&[]),
+        )?;
+        let levels = cfg.checks.clone().unwrap_or_default();
+        for key in levels.keys() {
+            if !code::ALL.contains(&key.as_str()) {
+                return Err(ConfigError::Invalid {
+                    file: config_name.clone(),
+                    line: None,
+                    key: format!("checks.{key}"),
+                    message: "not a finding code".into(),
+                    help: format!("use one of: {}", code::ALL.join(", ")),
+                });
+            }
+        }
+        let gh = cfg.github.clone().unwrap_or_default();
+        let defaults = GithubSettings::default();
+        let github = GithubSettings {
+            comment: gh.comment.unwrap_or(defaults.comment),
+            command: gh.command.unwrap_or(defaults.command),
+            skip_label: gh.skip_label,
+            unauthorized: gh.unauthorized.unwrap_or(defaults.unauthorized),
+            fail_on: gh.fail_on.unwrap_or(defaults.fail_on),
+            inline: gh.inline.unwrap_or(defaults.inline),
+            check_run: gh.check_run.unwrap_or(defaults.check_run),
+            upload_sarif: gh.upload_sarif.unwrap_or(defaults.upload_sarif),
+        };
+        Ok(Settings {
+            root: root.to_path_buf(),
+            config_file: config_path,
+            environments,
+            discovered,
+            ignore,
+            levels,
+            python: overrides.python.clone().or(cfg.python.clone()),
+            database: overrides
+                .database
+                .clone()
+                .or(cfg.database.clone())
+                .unwrap_or_else(|| "sqlite".into()),
+            timeout: Duration::from_secs(
+                overrides
+                    .timeout
+                    .or(cfg.timeout)
+                    .unwrap_or(DEFAULT_TIMEOUT_SECS),
+            ),
+            jobs: overrides.jobs.or(cfg.jobs).unwrap_or(2).max(1),
+            github,
+        })
+    }
+
+    pub fn is_ignored(&self, path: &str) -> bool {
+        self.ignore.is_match(path)
+    }
+
+    /// The environments a Python file's models belong to, judged by path
+    /// (and, for discovery by content, by `text`). Empty when it is not a
+    /// model file.
+    pub fn model_environments(&self, path: &str, text: &str) -> Vec<&Environment> {
+        if !path.ends_with(".py") || self.is_ignored(path) {
+            return Vec::new();
+        }
+        if self
+            .environments
+            .iter()
+            .any(|e| e.owns_migration_path(path))
+        {
+            return Vec::new();
+        }
+        let mut by_glob = Vec::new();
+        let mut by_content: Vec<(&Environment, usize)> = Vec::new();
+        for env in &self.environments {
+            match &env.models {
+                Models::Globs { set, .. } => {
+                    if set.is_match(path) {
+                        by_glob.push(env);
+                    }
+                }
+                Models::ByContent { scope } => {
+                    if is_under(path, scope)
+                        && !is_excluded_dir_path(parent_dir(path))
+                        && !is_test_file(path)
+                    {
+                        by_content.push((env, scope.len()));
+                    }
+                }
+            }
+        }
+        if !by_glob.is_empty() {
+            return by_glob;
+        }
+        if by_content.is_empty() || !declares_tables(text) {
+            return Vec::new();
+        }
+        // The nearest enclosing project wins; siblings at the same depth
+        // (one alembic.ini with several sections) share the file.
+        let deepest = by_content.iter().map(|(_, d)| *d).max().unwrap_or(0);
+        by_content
+            .into_iter()
+            .filter(|(_, d)| *d == deepest)
+            .map(|(e, _)| e)
+            .collect()
+    }
+
+    /// Whether a model-file path could belong to any environment before
+    /// its content is read: lets callers skip reading most files.
+    pub fn may_be_model_path(&self, path: &str) -> bool {
+        path.ends_with(".py")
+            && !self.is_ignored(path)
+            && !self
+                .environments
+                .iter()
+                .any(|e| e.owns_migration_path(path))
+            && self.environments.iter().any(|env| match &env.models {
+                Models::Globs { set, .. } => set.is_match(path),
+                Models::ByContent { scope } => {
+                    is_under(path, scope)
+                        && !is_excluded_dir_path(parent_dir(path))
+                        && !is_test_file(path)
+                }
+            })
+    }
+
+    /// Applies the configured per-check levels: `off` drops a finding,
+    /// the others re-grade it.
+    pub fn apply_levels(&self, findings: Vec<Finding>) -> Vec<Finding> {
+        findings
+            .into_iter()
+            .filter_map(|mut f| match self.levels.get(&f.code) {
+                Some(Level::Off) => None,
+                Some(Level::Error) => {
+                    f.severity = Severity::Error;
+                    Some(f)
+                }
+                Some(Level::Warning) => {
+                    f.severity = Severity::Warning;
+                    Some(f)
+                }
+                Some(Level::Notice) => {
+                    f.severity = Severity::Notice;
+                    Some(f)
+                }
+                None => Some(f),
+            })
+            .collect()
+    }
+
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+}
+
+type FoundConfig = (Option<String>, String, file::FileConfig);
+
+fn find_config(
+    root: &Path,
+    start_dir: &str,
+    files: &dyn ProjectFiles,
+    overrides: &Overrides,
+) -> Result<FoundConfig, ConfigError> {
+    if let Some(explicit) = &overrides.config {
+        let shown = explicit.display().to_string();
+        let text = std::fs::read_to_string(explicit).map_err(|e| ConfigError::Read {
+            path: shown.clone(),
+            message: format!("{e} (check the --config argument)"),
+        })?;
+        let absolute = explicit
+            .canonicalize()
+            .unwrap_or_else(|_| explicit.to_path_buf());
+        let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let dir = absolute
+            .strip_prefix(&canonical_root)
+            .ok()
+            .and_then(|rel| rel.parent())
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        let cfg = file::parse(&shown, &text)?;
+        return Ok((Some(shown), dir, cfg));
+    }
+    let mut dir = start_dir.trim_matches('/').to_string();
+    loop {
+        for name in CONFIG_NAMES {
+            let path = join(&dir, name);
+            let bytes = files.read(&path).map_err(|e| ConfigError::Read {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            if let Some(bytes) = bytes {
+                let text = String::from_utf8_lossy(&bytes);
+                let cfg = file::parse(&path, &text)?;
+                return Ok((Some(path), dir, cfg));
+            }
+        }
+        if dir.is_empty() {
+            return Ok((None, String::new(), file::FileConfig::default()));
+        }
+        dir = parent_dir(&dir).to_string();
+    }
+}
+
+fn read_text(files: &dyn ProjectFiles, path: &str) -> Result<Option<String>, ConfigError> {
+    files
+        .read(path)
+        .map(|b| b.map(|b| String::from_utf8_lossy(&b).into_owned()))
+        .map_err(|e| ConfigError::Read {
+            path: path.to_string(),
+            message: e.to_string(),
+        })
+}
+
+fn discover_environments(
+    root: &Path,
+    files: &dyn ProjectFiles,
+) -> Result<Vec<Environment>, ConfigError> {
+    let all = files.all_files().map_err(|e| ConfigError::Read {
+        path: root.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let mut found = Vec::new();
+    for path in all
+        .iter()
+        .filter(|p| matches!(file_name(p), "alembic.ini" | "pyproject.toml"))
+        .filter(|p| discover::is_candidate_config(p))
+    {
+        let Some(text) = read_text(files, path)? else {
+            continue;
+        };
+        if path.ends_with(".ini") {
+            found.extend(discover::from_ini(root, path, &text, None)?);
+        } else if let Some(d) = discover::from_pyproject(root, path, &text)? {
+            // An alembic.ini beside it configures the same environment.
+            if !found
+                .iter()
+                .any(|f: &discover::Discovered| f.script_location == d.script_location)
+            {
+                found.push(d);
+            }
+        }
+    }
+    found.dedup_by(|a, b| a.script_location == b.script_location && a.section == b.section);
+    Ok(discover::into_environments(found))
+}
+
+fn configured_environments(
+    root: &Path,
+    config_name: &str,
+    config_dir: &str,
+    list: &[file::EnvConfig],
+    files: &dyn ProjectFiles,
+) -> Result<Vec<Environment>, ConfigError> {
+    let mut out: Vec<Environment> = Vec::new();
+    for (i, cfg) in list.iter().enumerate() {
+        let key = |k: &str| format!("environments[{i}].{k}");
+        let invalid = |k: &str, message: String, help: &str| ConfigError::Invalid {
+            file: config_name.to_string(),
+            line: None,
+            key: key(k),
+            message,
+            help: help.to_string(),
+        };
+        if out.iter().any(|e| e.name == cfg.name) {
+            return Err(invalid(
+                "name",
+                format!("`{}` is used twice", cfg.name),
+                "give each environment its own name",
+            ));
+        }
+        let section = cfg.ini_section.clone().unwrap_or_else(|| "alembic".into());
+        let mut env = match (&cfg.alembic_ini, &cfg.script_location) {
+            (Some(ini_rel), _) => {
+                let ini_path = rel_path(config_dir, ini_rel).ok_or_else(|| {
+                    invalid(
+                        "alembic_ini",
+                        format!("`{ini_rel}` is outside the repository"),
+                        "use a path inside the repository",
+                    )
+                })?;
+                let text = read_text(files, &ini_path)?.ok_or_else(|| {
+                    invalid(
+                        "alembic_ini",
+                        format!("{ini_path} does not exist"),
+                        "give the path of the alembic.ini, relative to the configuration file",
+                    )
+                })?;
+                let found = discover::from_ini(root, &ini_path, &text, Some(&section))?;
+                let Some(d) = found.into_iter().next() else {
+                    return Err(invalid(
+                        "alembic_ini",
+                        format!("{ini_path} has no [{section}] section with a script_location"),
+                        "add script_location to the ini, or set script_location here",
+                    ));
+                };
+                let mut env =
+                    Environment::new(cfg.name.clone(), d.script_location, d.version_locations);
+                env.recursive_versions = d.recursive;
+                env.alembic_ini = Some(ini_path);
+                env.project_root = d.project_root;
+                env
+            }
+            (None, Some(location)) => {
+                let location = rel_path(config_dir, location).ok_or_else(|| {
+                    invalid(
+                        "script_location",
+                        format!("`{location}` is outside the repository"),
+                        "use a path inside the repository",
+                    )
+                })?;
+                let versions = join(&location, "versions");
+                let mut env = Environment::new(cfg.name.clone(), location, vec![versions]);
+                env.project_root = config_dir.to_string();
+                env
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "alembic_ini",
+                    format!(
+                        "environment `{}` names neither `alembic_ini` nor `script_location`",
+                        cfg.name
+                    ),
+                    "add `alembic_ini: path/to/alembic.ini` (or `script_location: path/to/migrations`)",
+                ));
+            }
+        };
+        env.ini_section = section;
+        if let (Some(_), Some(location)) = (&cfg.alembic_ini, &cfg.script_location) {
+            env.script_location = rel_path(config_dir, location).unwrap_or_default();
+        }
+        if let Some(m) = &cfg.migrations {
+            env.version_locations = m
+                .clone()
+                .into_vec()
+                .iter()
+                .filter_map(|l| rel_path(config_dir, l))
+                .collect();
+        }
+        if let Some(root_dir) = &cfg.project_root {
+            env.project_root = rel_path(config_dir, root_dir).unwrap_or_default();
+        }
+        env.models = match &cfg.models {
+            Some(globs) => {
+                let patterns = globs.clone().into_vec();
+                let set = compile_globs(config_name, &key("models"), config_dir, &patterns)?;
+                Models::Globs { patterns, set }
+            }
+            None => Models::ByContent {
+                scope: env.project_root.clone(),
+            },
+        };
+        if let Some(t) = &cfg.version_table {
+            env.version_table = t.clone();
+        }
+        env.version_table_schema = cfg.version_table_schema.clone();
+        env.metadata = cfg.metadata.clone();
+        if let Some(vars) = &cfg.database_url_env {
+            env.database_url_env = vars.clone().into_vec();
+        }
+        env.setup_sql = cfg
+            .setup_sql
+            .clone()
+            .map(|s| s.into_vec())
+            .unwrap_or_default();
+        env.python = cfg.python.clone();
+        env.database = cfg.database.clone();
+        env.data_tests = cfg
+            .data_tests
+            .as_deref()
+            .and_then(|d| rel_path(config_dir, d));
+        out.push(env);
+    }
+    Ok(out)
+}
+
+/// A path from the configuration, relative to its directory, made
+/// repository-relative.
+fn rel_path(config_dir: &str, path: &str) -> Option<String> {
+    paths::normalize_rel(&join(config_dir, path.trim_start_matches("./")))
+}
+
+fn compile_globs(
+    config_name: &str,
+    key: &str,
+    config_dir: &str,
+    patterns: &[String],
+) -> Result<GlobSet, ConfigError> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let full = join(config_dir, pattern.trim_start_matches("./"));
+        let glob: Glob = GlobBuilder::new(&full)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| ConfigError::Invalid {
+                file: config_name.to_string(),
+                line: None,
+                key: key.to_string(),
+                message: format!("`{pattern}` is not a valid glob: {e}"),
+                help: "use glob syntax such as `app/**/models.py`".into(),
+            })?;
+        builder.add(glob);
+        // `dir/**` should also match `dir` itself being a file path prefix.
+    }
+    builder.build().map_err(|e| ConfigError::Invalid {
+        file: config_name.to_string(),
+        line: None,
+        key: key.to_string(),
+        message: e.to_string(),
+        help: "use glob syntax such as `app/**/models.py`".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Mem(BTreeMap<String, String>);
+
+    impl ProjectFiles for Mem {
+        fn all_files(&self) -> Result<Vec<String>, BoxError> {
+            Ok(self.0.keys().cloned().collect())
+        }
+        fn read(&self, path: &str) -> Result<Option<Vec<u8>>, BoxError> {
+            Ok(self.0.get(path).map(|s| s.as_bytes().to_vec()))
+        }
+    }
+
+    fn mem(files: &[(&str, &str)]) -> Mem {
+        Mem(files
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect())
+    }
+
+    fn load(files: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::load(Path::new("/repo"), "", &mem(files), &Overrides::default())
+    }
+
+    const INI: &str = "[alembic]\nscript_location = %(here)s/migrations\n";
+    const MODEL: &str = "class User(Base):\n    __tablename__ = 'user'\n    id = mapped_column(Integer, primary_key=True)\n";
+
+    #[test]
+    fn discovers_a_single_environment() {
+        let s = load(&[("alembic.ini", INI)]).unwrap();
+        assert!(s.discovered);
+        assert_eq!(s.environments.len(), 1);
+        let env = &s.environments[0];
+        assert_eq!(env.name, "main");
+        assert_eq!(env.script_location, "migrations");
+        assert!(env.is_revision_path("migrations/versions/abc_add.py"));
+        assert!(!env.is_revision_path("migrations/versions/__init__.py"));
+        assert!(!env.is_revision_path("migrations/env.py"));
+        assert_eq!(s.database, "sqlite");
+        assert_eq!(s.timeout, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn models_by_content_skip_migrations_tests_and_venvs() {
+        let s = load(&[("alembic.ini", INI)]).unwrap();
+        assert_eq!(s.model_environments("app/models.py", MODEL).len(), 1);
+        assert!(
+            s.model_environments("app/util.py", "def f(): pass\n")
+                .is_empty()
+        );
+        assert!(
+            s.model_environments("migrations/versions/a.py", MODEL)
+                .is_empty()
+        );
+        assert!(
+            s.model_environments("tests/test_models.py", MODEL)
+                .is_empty()
+        );
+        assert!(s.model_environments("app/test_models.py", MODEL).is_empty());
+        assert!(
+            s.model_environments(".venv/lib/sqlalchemy/x.py", MODEL)
+                .is_empty()
+        );
+        assert!(
+            s.model_environments("vendor/lib/models.py", MODEL)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn content_detection_styles() {
+        for text in [
+            "t = Table('t', metadata, Column('id', Integer))\n",
+            "class U(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n",
+            "class Base(DeclarativeBase):\n    pass\n",
+            "Base = declarative_base()\n",
+            "class U(Base):\n    __tablename__ = 'u'\n",
+        ] {
+            assert!(declares_tables(text), "{text}");
+        }
+        for text in [
+            "from pydantic import BaseModel\nclass U(BaseModel):\n    name: str\n",
+            "from dataclasses import dataclass\n@dataclass\nclass Point:\n    x: int\n",
+        ] {
+            assert!(!declares_tables(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn nearest_environment_claims_a_model_file() {
+        let s = load(&[("svc/a/alembic.ini", INI), ("svc/b/alembic.ini", INI)]).unwrap();
+        let envs = s.model_environments("svc/b/app/models.py", MODEL);
+        assert_eq!(envs.len(), 1);
+        assert_eq!(envs[0].name, "svc/b");
+        assert!(s.model_environments("other/models.py", MODEL).is_empty());
+    }
+
+    #[test]
+    fn configured_environments_with_globs_and_overrides() {
+        let s = load(&[
+            (
+                ".alembot.yml",
+                "environments:\n  - name: core\n    alembic_ini: alembic.ini\n    models: app/models/*.py\n    version_table: core_version\n  - name: extra\n    script_location: extra_db\n    models: [extra/**/*.py]\nchecks:\n  edited-migration: off\n",
+            ),
+            ("alembic.ini", INI),
+        ])
+        .unwrap();
+        assert!(!s.discovered);
+        assert_eq!(s.config_file.as_deref(), Some(".alembot.yml"));
+        let core = s.environment("core").unwrap();
+        assert_eq!(core.version_table, "core_version");
+        assert_eq!(core.version_locations, ["migrations/versions"]);
+        let extra = s.environment("extra").unwrap();
+        assert_eq!(extra.version_locations, ["extra_db/versions"]);
+        assert_eq!(
+            s.model_environments("app/models/user.py", "x = 1\n")[0].name,
+            "core"
+        );
+        assert!(
+            s.model_environments("app/models/sub/user.py", MODEL)
+                .is_empty()
+        );
+        assert_eq!(s.model_environments("extra/a/b.py", "")[0].name, "extra");
+        let findings = s.apply_levels(vec![
+            Finding::warning(code::EDITED_MIGRATION, "x"),
+            Finding::error(code::MISSING_MIGRATION, "y"),
+        ]);
+        assert_eq!(findings.len(), 1);
+    }
+
+    #[test]
+    fn config_in_subdirectory_is_found_from_start_dir() {
+        let files = mem(&[(
+            "backend/.alembot.yml",
+            "environments:\n  - name: api\n    script_location: db\n    models: models.py\n",
+        )]);
+        let s = Settings::load(
+            Path::new("/repo"),
+            "backend/app",
+            &files,
+            &Overrides::default(),
+        )
+        .unwrap();
+        let env = s.environment("api").unwrap();
+        assert_eq!(env.script_location, "backend/db");
+        assert_eq!(s.model_environments("backend/models.py", "")[0].name, "api");
+    }
+
+    #[test]
+    fn environment_without_location_is_an_error() {
+        let e = load(&[(
+            ".alembot.yml",
+            "environments:\n  - name: x\n    models: a.py\n",
+        )])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("environments[0].alembic_ini"), "{e}");
+        assert!(e.contains(".alembot.yml"), "{e}");
+    }
+
+    #[test]
+    fn missing_ini_is_an_error() {
+        let e = load(&[(
+            ".alembot.yml",
+            "environments:\n  - name: x\n    alembic_ini: nope.ini\n",
+        )])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("nope.ini does not exist"), "{e}");
+    }
+
+    #[test]
+    fn unknown_check_code_is_an_error() {
+        let e = load(&[
+            (".alembot.yml", "checks:\n  missing-migrations: off\n"),
+            ("alembic.ini", INI),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("checks.missing-migrations"), "{e}");
+        assert!(e.contains("missing-migration,"), "{e}");
+    }
+
+    #[test]
+    fn no_environment_is_an_error() {
+        let e = load(&[("app/models.py", MODEL)]).unwrap_err().to_string();
+        assert!(e.contains("no Alembic environment found"), "{e}");
+    }
+
+    #[test]
+    fn environment_filter() {
+        let files = mem(&[(
+            "alembic.ini",
+            "[alembic]\nscript_location = a\n[b]\nscript_location = b\n",
+        )]);
+        let mut o = Overrides {
+            environments: vec!["b".into()],
+            ..Overrides::default()
+        };
+        let s = Settings::load(Path::new("/repo"), "", &files, &o).unwrap();
+        assert_eq!(s.environments.len(), 1);
+        o.environments = vec!["zzz".into()];
+        let e = Settings::load(Path::new("/repo"), "", &files, &o)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no environment named `zzz`; the environments are: main, b"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn overrides_win_over_file() {
+        let files = mem(&[
+            (
+                ".alembot.yml",
+                "database: postgres-ephemeral\ntimeout: 30\n",
+            ),
+            ("alembic.ini", INI),
+        ]);
+        let o = Overrides {
+            database: Some("sqlite".into()),
+            ..Overrides::default()
+        };
+        let s = Settings::load(Path::new("/repo"), "", &files, &o).unwrap();
+        assert_eq!(s.database, "sqlite");
+        assert_eq!(s.timeout, Duration::from_secs(30));
+    }
+}
