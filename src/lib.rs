@@ -3,5 +3,6 @@
 pub mod change;
 pub mod config;
 pub mod findings;
+pub mod models;
 pub mod python;
 pub mod schema;

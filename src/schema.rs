@@ -44,6 +44,9 @@ pub enum EditKind {
     DefaultChanged,
     ServerDefaultChanged,
     PrimaryKeyChanged,
+    /// Another DDL option of the column (`comment=`, `autoincrement=`,
+    /// `Identity()`, `Computed()`).
+    OptionChanged,
     IndexAdded,
     IndexRemoved,
     UniqueAdded,
@@ -89,6 +92,7 @@ impl EditKind {
             EditKind::DefaultChanged => "default changed".into(),
             EditKind::ServerDefaultChanged => "server default changed".into(),
             EditKind::PrimaryKeyChanged => "primary key changed".into(),
+            EditKind::OptionChanged => "column options changed".into(),
             EditKind::IndexAdded => "index added".into(),
             EditKind::IndexRemoved => "index removed".into(),
             EditKind::UniqueAdded => "unique constraint added".into(),
