@@ -123,3 +123,13 @@ impl Text {
 
 /// Head-side ranges of lines a change touched, per file: what GitHub shows.
 pub type DiffLines = std::collections::BTreeMap<String, Vec<LineRange>>;
+
+impl crate::config::ProjectFiles for Source {
+    fn all_files(&self) -> Result<Vec<String>, crate::config::BoxError> {
+        Ok(self.files_under(Side::New, "")?)
+    }
+
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, crate::config::BoxError> {
+        Ok(Source::read(self, Side::New, path)?)
+    }
+}

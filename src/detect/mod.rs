@@ -1,0 +1,3 @@
+//! Rules: pure functions from plain data to findings, one file per family.
+
+pub mod missing_migration;

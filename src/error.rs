@@ -1,0 +1,24 @@
+//! The errors that end a run with exit code 2: usage, configuration or
+//! environment problems. Findings are not errors; they are the report.
+
+use crate::analysis::AnalysisError;
+use crate::change::ChangeError;
+use crate::config::ConfigError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Change(#[from] ChangeError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
+    #[error("{path}: cannot write the report: {source}")]
+    Output {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
