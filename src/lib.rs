@@ -3,4 +3,5 @@
 pub mod change;
 pub mod findings;
 pub mod python;
+pub mod report;
 pub mod schema;
