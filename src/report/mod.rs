@@ -20,6 +20,9 @@ pub mod markdown;
 pub mod rules;
 pub mod sarif;
 
+#[cfg(test)]
+mod tests;
+
 pub use markdown::{GITHUB_COMMENT_LIMIT, render_markdown_limited};
 
 /// An output format of `--format`.
