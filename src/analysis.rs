@@ -73,7 +73,10 @@ pub fn analyse(
     for file in &change.files {
         if file.submodule
             || settings.is_ignored(&file.path)
-            || file.old_path.as_deref().is_some_and(|p| settings.is_ignored(p))
+            || file
+                .old_path
+                .as_deref()
+                .is_some_and(|p| settings.is_ignored(p))
         {
             continue;
         }
@@ -178,7 +181,12 @@ fn model_change(
     }
     let mut environments: Vec<String> = Vec::new();
     if let Some(t) = &new {
-        environments.extend(settings.model_environments(&file.path, &t.text).into_iter().map(|e| e.name.clone()));
+        environments.extend(
+            settings
+                .model_environments(&file.path, &t.text)
+                .into_iter()
+                .map(|e| e.name.clone()),
+        );
     }
     if let Some(t) = &old {
         for e in settings.model_environments(old_path, &t.text) {

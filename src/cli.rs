@@ -60,7 +60,12 @@ pub struct CheckArgs {
     pub output: OutputArgs,
 
     /// Only these environments (repeatable).
-    #[arg(long = "env", value_name = "NAME", env = "ALEMBOT_ENV", value_delimiter = ',')]
+    #[arg(
+        long = "env",
+        value_name = "NAME",
+        env = "ALEMBOT_ENV",
+        value_delimiter = ','
+    )]
     pub environments: Vec<String>,
 }
 
@@ -105,7 +110,10 @@ mod tests {
     #[test]
     fn base_requires_head_and_staged_conflicts() {
         assert!(Cli::try_parse_from(["alembot", "check", "--base", "main"]).is_err());
-        assert!(Cli::try_parse_from(["alembot", "check", "--staged", "--base", "a", "--head", "b"]).is_err());
+        assert!(
+            Cli::try_parse_from(["alembot", "check", "--staged", "--base", "a", "--head", "b"])
+                .is_err()
+        );
         let cli = Cli::try_parse_from(["alembot", "check", "-C", "x", "--format", "json"]).unwrap();
         assert_eq!(cli.dir.as_deref(), Some(std::path::Path::new("x")));
     }

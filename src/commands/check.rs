@@ -16,7 +16,11 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, Error> {
     };
     let (source, change, settings) = open(globals, &range, overrides)?;
     let result = analyse(&source, &change, &settings)?;
-    let report = Report::new(settings.apply_levels(result.findings), &["static"], result.notes);
+    let report = Report::new(
+        settings.apply_levels(result.findings),
+        &["static"],
+        result.notes,
+    );
     emit(&report, &args.output, globals, Some(&settings))?;
     Ok(Exit::of(&report))
 }

@@ -103,7 +103,12 @@ pub fn render_options(settings: &Settings, color: bool) -> RenderOptions {
 }
 
 /// Writes the report where `--output` says (stdout by default).
-pub fn emit(report: &Report, output: &OutputArgs, globals: &Globals, settings: Option<&Settings>) -> Result<(), Error> {
+pub fn emit(
+    report: &Report,
+    output: &OutputArgs,
+    globals: &Globals,
+    settings: Option<&Settings>,
+) -> Result<(), Error> {
     let to_terminal = output.output.is_none() && std::io::stdout().is_terminal();
     let color = output.format == Format::Human && use_color(globals.color, to_terminal);
     let opts = match settings {

@@ -65,9 +65,13 @@ pub fn missing_migrations(
         let env = &change.environments[0];
         let h = help.get(env).cloned().unwrap_or_default();
         let message = format!(
-            "schema change with no migration: {} — but no new revision in {}",
+            "the schema changes ({}) but no new revision in {} comes with it",
             describe_edits(&change.edits),
-            if h.versions.is_empty() { "the migrations folder".to_string() } else { format!("`{}`", h.versions) },
+            if h.versions.is_empty() {
+                "the migrations folder".to_string()
+            } else {
+                format!("`{}`", h.versions)
+            },
         );
         let mut finding = Finding::error(code::MISSING_MIGRATION, message)
             .at(change.path.clone(), change.edits.first_line())
@@ -76,7 +80,12 @@ pub fn missing_migrations(
                 "generate the migration and commit it with this change: `{}`; review what it generated. If the edit really needs no migration, add `# alembot: ignore` to the line",
                 h.generate
             ));
-        if let Some(first) = change.edits.edits.iter().find(|e| e.line == change.edits.first_line().unwrap_or(0)) {
+        if let Some(first) = change
+            .edits
+            .edits
+            .iter()
+            .find(|e| e.line == change.edits.first_line().unwrap_or(0))
+        {
             if let Some(t) = &first.table {
                 finding = finding.with_table(t.clone());
             }
@@ -99,8 +108,12 @@ mod tests {
             path: "app/models.py".into(),
             edits: diff_models(
                 "app/models.py",
-                Some("class P(Base):\n    __tablename__ = 'post'\n    id = Column(Integer, primary_key=True)\n"),
-                Some("class P(Base):\n    __tablename__ = 'post'\n    id = Column(Integer, primary_key=True)\n    subtitle = Column(String(200))\n"),
+                Some(
+                    "class P(Base):\n    __tablename__ = 'post'\n    id = Column(Integer, primary_key=True)\n",
+                ),
+                Some(
+                    "class P(Base):\n    __tablename__ = 'post'\n    id = Column(Integer, primary_key=True)\n    subtitle = Column(String(200))\n",
+                ),
             ),
             environments: envs.iter().map(|s| s.to_string()).collect(),
         }
@@ -123,9 +136,22 @@ mod tests {
         assert_eq!(f[0].code, "missing-migration");
         assert_eq!(f[0].line, Some(4));
         assert_eq!(f[0].table.as_deref(), Some("post"));
-        assert!(f[0].message.contains("post.subtitle added"), "{}", f[0].message);
-        assert!(f[0].message.contains("`migrations/versions`"), "{}", f[0].message);
-        assert!(f[0].help.as_deref().unwrap().contains("alembic revision --autogenerate"));
+        assert!(
+            f[0].message.contains("post.subtitle added"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].message.contains("`migrations/versions`"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].help
+                .as_deref()
+                .unwrap()
+                .contains("alembic revision --autogenerate")
+        );
     }
 
     #[test]
@@ -137,7 +163,10 @@ mod tests {
     #[test]
     fn a_revision_in_another_environment_does_not() {
         let gained = BTreeSet::from(["other".to_string()]);
-        assert_eq!(missing_migrations(&[change(&["main"])], &gained, &help()).len(), 1);
+        assert_eq!(
+            missing_migrations(&[change(&["main"])], &gained, &help()).len(),
+            1
+        );
     }
 
     #[test]
