@@ -498,6 +498,17 @@ const CASES: &[Case] = &[
         first_line: None,
     },
     Case {
+        name: "one-argument call exploded with a magic trailing comma",
+        old: src!(
+            "\nclass Post(Base):\n    __tablename__ = 'post'\n    title: Mapped[str] = mapped_column(String(200))\n"
+        ),
+        new: src!(
+            "\nclass Post(Base):\n    __tablename__ = 'post'\n    title: Mapped[str] = mapped_column(\n        String(200),\n    )\n"
+        ),
+        edits: &[],
+        first_line: None,
+    },
+    Case {
         name: "quote style changed",
         old: src!(
             "\nclass Post(Base):\n    __tablename__ = 'post'\n    author_id = Column(ForeignKey('user.id'))\n"

@@ -334,7 +334,19 @@ pub fn normalize(tokens: &[Token<'_>]) -> Vec<Norm> {
             // the only separator in parentheses.
             let single_elem_tuple = tokens[i + 1].is_op(")") && {
                 let open = open_of(tokens, i + 1);
-                open.is_some_and(|o| split_top_level(&tokens[o + 1..i + 1], ",").len() == 1)
+                // `f(a,)` is a call; only a bare parenthesis makes a tuple.
+                let is_call = open.is_some_and(|o| {
+                    o > 0
+                        && (tokens[o - 1].kind == Kind::Name
+                            || tokens[o - 1].is_op(")")
+                            || tokens[o - 1].is_op("]"))
+                        && !matches!(
+                            tokens[o - 1].text,
+                            "in" | "return" | "and" | "or" | "not" | "yield" | "else" | "if"
+                        )
+                });
+                !is_call
+                    && open.is_some_and(|o| split_top_level(&tokens[o + 1..i + 1], ",").len() == 1)
             };
             if !single_elem_tuple {
                 continue;
@@ -454,6 +466,13 @@ mod tests {
         let a = parse("x = (1,)\n");
         let b = parse("x = (1)\n");
         assert_ne!(normalize(&a.body[0].tokens), normalize(&b.body[0].tokens));
+    }
+
+    #[test]
+    fn one_argument_call_with_trailing_comma_is_the_same_call() {
+        let a = parse("x = f(\n    g(1),\n)\n");
+        let b = parse("x = f(g(1))\n");
+        assert_eq!(normalize(&a.body[0].tokens), normalize(&b.body[0].tokens));
     }
 
     #[test]

@@ -1,1 +1,6 @@
+//! End-to-end tests: the alembot binary on real git repositories (and, for
+//! the dynamic job, real Python, Alembic and databases).
 
+mod bad_input;
+mod check;
+mod support;
