@@ -1,0 +1,1 @@
+"""A small blog: users write posts, posts carry tags."""
