@@ -49,6 +49,35 @@ pub enum Command {
     /// Static check of a change: model edits without a migration, the
     /// revision graph, risky migrations. Milliseconds, no database.
     Check(CheckArgs),
+    /// Manage the git pre-commit hook.
+    Hook(HookArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub command: HookCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Install the pre-commit hook (honours core.hooksPath and worktrees).
+    Install(HookInstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookInstallArgs {
+    /// Replace a different existing pre-commit hook (a copy is kept).
+    #[arg(long, conflicts_with = "chain")]
+    pub force: bool,
+
+    /// Keep a different existing pre-commit hook and run it before alembot.
+    #[arg(long)]
+    pub chain: bool,
+
+    /// Run the migrations on SQLite in the hook (`alembot verify --staged`), not just the static check.
+    #[arg(long)]
+    pub deep: bool,
 }
 
 #[derive(Debug, Args)]

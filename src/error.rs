@@ -19,6 +19,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Hook(#[from] crate::hook::HookError),
     #[error("{0}")]
     Usage(String),
 }

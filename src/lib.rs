@@ -12,6 +12,7 @@ pub mod config;
 pub mod detect;
 pub mod error;
 pub mod findings;
+pub mod hook;
 pub mod models;
 pub mod python;
 pub mod report;
@@ -35,5 +36,6 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
     };
     match &cli.command {
         Command::Check(args) => commands::check::run(&globals, args),
+        Command::Hook(args) => commands::hook::run(&globals, args),
     }
 }
