@@ -84,11 +84,7 @@ fn not_a_git_repository() {
     let dir = tempfile::tempdir().unwrap();
     let run = run_in(dir.path(), &["check"], &[]);
     run.assert_code(2);
-    assert!(
-        run.stderr.contains("not inside a git repository"),
-        "{}",
-        run.stderr
-    );
+    insta::assert_snapshot!("not_a_git_repository", redact(&run.stderr, dir.path()));
 }
 
 #[test]
