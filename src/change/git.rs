@@ -81,7 +81,10 @@ impl Source {
         ) {
             Ok(repo) => repo,
             Err(_) if *range == Range::All => return Ok(Self::plain_directory(dir)),
-            Err(_) => return Err(ChangeError::NotARepository(dir.to_path_buf())),
+            Err(_) => {
+                let shown = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+                return Err(ChangeError::NotARepository(shown));
+            }
         };
         let root = match repo.workdir() {
             Some(w) => w.to_path_buf(),
