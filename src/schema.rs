@@ -34,8 +34,13 @@ pub enum EditKind {
     TableDropped,
     ColumnAdded,
     ColumnDropped,
-    TypeChanged { from: Option<String>, to: Option<String> },
-    NullableChanged { to: bool },
+    TypeChanged {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    NullableChanged {
+        to: bool,
+    },
     DefaultChanged,
     ServerDefaultChanged,
     PrimaryKeyChanged,
@@ -46,13 +51,21 @@ pub enum EditKind {
     ForeignKeyAdded,
     ForeignKeyRemoved,
     /// A member of an `enum.Enum` that a column uses.
-    EnumMemberAdded { enum_name: String, member: String },
-    EnumMemberRemoved { enum_name: String, member: String },
+    EnumMemberAdded {
+        enum_name: String,
+        member: String,
+    },
+    EnumMemberRemoved {
+        enum_name: String,
+        member: String,
+    },
     /// `__table_args__`, a `Table(...)` call, a constraint or an index whose
     /// exact effect the static reading does not resolve.
     TableArgsChanged,
     /// The table itself was renamed (`__tablename__` changed).
-    TableRenamed { from: String },
+    TableRenamed {
+        from: String,
+    },
     /// Schema-relevant, but what it does could not be resolved (dynamic
     /// names, metaprogramming). The cross-check falls back to the
     /// file-level verdict for these.

@@ -21,7 +21,9 @@ pub enum ChangeError {
         "cannot resolve `{rev}` ({message}). Fetch it first (for example `git fetch origin {rev}`; in GitHub Actions use `actions/checkout` with `fetch-depth: 0`)"
     )]
     UnknownRevision { rev: String, message: String },
-    #[error("`{base}` and `{head}` share no history, so there is no pull-request diff between them")]
+    #[error(
+        "`{base}` and `{head}` share no history, so there is no pull-request diff between them"
+    )]
     NoMergeBase { base: String, head: String },
     #[error("the repository has no commits yet; use --staged, or commit first")]
     NoCommits,
@@ -419,7 +421,9 @@ fn walk_dir(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), Change
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             if !skip_dir(&name) && !path.join("pyvenv.cfg").exists() {
                 walk_dir(root, &path, out)?;

@@ -66,7 +66,10 @@ mod tests {
         let new = b"a\nx\ny\nb\nc\nz\n";
         assert_eq!(
             added_line_ranges(old, new),
-            [LineRange { start: 2, end: 3 }, LineRange { start: 6, end: 6 }]
+            [
+                LineRange { start: 2, end: 3 },
+                LineRange { start: 6, end: 6 }
+            ]
         );
     }
 
@@ -74,11 +77,17 @@ mod tests {
     fn hunks_include_context() {
         let old = b"1\n2\n3\n4\n5\n6\n7\n8\n9\n";
         let new = b"1\n2\n3\n4\nX\n6\n7\n8\n9\n";
-        assert_eq!(diff_line_ranges(old, new, 3), [LineRange { start: 2, end: 8 }]);
+        assert_eq!(
+            diff_line_ranges(old, new, 3),
+            [LineRange { start: 2, end: 8 }]
+        );
     }
 
     #[test]
     fn new_file_is_all_added() {
-        assert_eq!(added_line_ranges(b"", b"a\nb\n"), [LineRange { start: 1, end: 2 }]);
+        assert_eq!(
+            added_line_ranges(b"", b"a\nb\n"),
+            [LineRange { start: 1, end: 2 }]
+        );
     }
 }

@@ -60,8 +60,8 @@ pub struct Lexed<'a> {
 
 const THREE_CHAR_OPS: [&str; 6] = ["**=", "//=", ">>=", "<<=", "...", "!=="];
 const TWO_CHAR_OPS: [&str; 19] = [
-    "->", ":=", "==", "!=", "<=", ">=", "**", "//", "<<", ">>", "+=", "-=", "*=", "/=", "%=",
-    "&=", "|=", "^=", "@=",
+    "->", ":=", "==", "!=", "<=", ">=", "**", "//", "<<", ">>", "+=", "-=", "*=", "/=", "%=", "&=",
+    "|=", "^=", "@=",
 ];
 const ONE_CHAR_OPS: &str = "()[]{}:,;.+-*/%&|^~<>=@!";
 
@@ -615,7 +615,10 @@ mod tests {
 
     #[test]
     fn backslash_continuation_joins_lines() {
-        assert_eq!(significant("x = 1 + \\\n    2\n"), ["x", "=", "1", "+", "2", "NEWLINE"]);
+        assert_eq!(
+            significant("x = 1 + \\\n    2\n"),
+            ["x", "=", "1", "+", "2", "NEWLINE"]
+        );
     }
 
     #[test]
@@ -647,7 +650,9 @@ mod tests {
         let toks = significant("x = 1_000 + 1e-3 + 0xFF + .5j\n");
         assert_eq!(
             toks,
-            ["x", "=", "1_000", "+", "1e-3", "+", "0xFF", "+", ".5j", "NEWLINE"]
+            [
+                "x", "=", "1_000", "+", "1e-3", "+", "0xFF", "+", ".5j", "NEWLINE"
+            ]
         );
     }
 
@@ -667,11 +672,7 @@ mod tests {
     #[test]
     fn bad_dedent_is_an_error() {
         let lexed = tokenize("if x:\n        a = 1\n    b = 2\n");
-        assert!(
-            lexed.errors[0]
-                .message
-                .contains("unindent does not match")
-        );
+        assert!(lexed.errors[0].message.contains("unindent does not match"));
     }
 
     #[test]

@@ -97,8 +97,7 @@ fn block<'a>(tokens: &[Token<'a>], pos: &mut usize, nested: bool) -> Vec<Stmt<'a
                 // The statement's body follows when the line ends with ':'
                 // and the next significant token is an INDENT.
                 let mut look = *pos;
-                while look < tokens.len() && matches!(tokens[look].kind, Kind::Nl | Kind::Comment)
-                {
+                while look < tokens.len() && matches!(tokens[look].kind, Kind::Nl | Kind::Comment) {
                     look += 1;
                 }
                 if stmt.tokens.last().is_some_and(|t| t.is_op(":"))
@@ -216,7 +215,10 @@ pub struct Arg<'t, 'a> {
 
 impl<'t, 'a> Call<'t, 'a> {
     pub fn positional(&self) -> impl Iterator<Item = &'t [Token<'a>]> + '_ {
-        self.args.iter().filter(|a| a.name.is_none()).map(|a| a.value)
+        self.args
+            .iter()
+            .filter(|a| a.name.is_none())
+            .map(|a| a.value)
     }
 
     pub fn keyword(&self, name: &str) -> Option<&'t [Token<'a>]> {
@@ -377,7 +379,8 @@ pub fn render(tokens: &[Token<'_>]) -> String {
     for t in tokens {
         if let Some(p) = prev {
             let glue = p.kind == Kind::Op && matches!(p.text, "(" | "[" | "{" | "." | "**" | "*")
-                || t.kind == Kind::Op && matches!(t.text, ")" | "]" | "}" | "," | "." | ":" | "(" | "[")
+                || t.kind == Kind::Op
+                    && matches!(t.text, ")" | "]" | "}" | "," | "." | ":" | "(" | "[")
                 || (p.is_op("=") || t.is_op("="))
                     && !matches!(p.text, "==" | "!=")
                     && !matches!(t.text, "==" | "!=");
