@@ -1,5 +1,6 @@
 //! alembot keeps SQLAlchemy models, Alembic migrations and real databases in step.
 
+pub mod alembic;
 pub mod change;
 pub mod findings;
 pub mod python;

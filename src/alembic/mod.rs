@@ -1,0 +1,4 @@
+//! Alembic revision files and the revision graph, read statically: no
+//! Python, no database, no I/O.
+
+pub mod revision;
