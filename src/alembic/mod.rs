@@ -1,4 +1,5 @@
 //! Alembic revision files and the revision graph, read statically: no
 //! Python, no database, no I/O.
 
+pub mod graph;
 pub mod revision;
