@@ -4,6 +4,7 @@
 //! dynamic job → report → publisher. `run` dispatches a parsed command line
 //! to the command that composes the stages it needs.
 
+pub mod alembic;
 pub mod analysis;
 pub mod change;
 pub mod cli;

@@ -384,25 +384,40 @@ fn open_of(tokens: &[Token<'_>], close: usize) -> Option<usize> {
     None
 }
 
+/// Keywords after which a bracket opens an expression, not a call or subscript.
+const KEYWORDS: &[&str] = &[
+    "in", "not", "and", "or", "is", "if", "else", "return", "yield", "lambda", "await", "assert",
+    "for", "from", "import", "del", "with", "as", "elif", "while", "raise",
+];
+
 /// Joins tokens back into compact source text (for messages and keys).
 pub fn render(tokens: &[Token<'_>]) -> String {
+    render_parts(tokens.iter().map(|t| (t.kind, t.text)))
+}
+
+/// [`render`] for token texts that were rewritten or made up (a normalised
+/// string literal, a dropped module prefix), with the same spacing.
+pub fn render_parts<'s>(parts: impl IntoIterator<Item = (Kind, &'s str)>) -> String {
+    let is_op = |kind: Kind, text: &str, op: &str| kind == Kind::Op && text == op;
     let mut out = String::new();
-    let mut prev: Option<&Token<'_>> = None;
-    for t in tokens {
-        if let Some(p) = prev {
-            let glue = p.kind == Kind::Op && matches!(p.text, "(" | "[" | "{" | "." | "**" | "*")
-                || t.kind == Kind::Op
-                    && matches!(t.text, ")" | "]" | "}" | "," | "." | ":" | "(" | "[")
-                || (p.is_op("=") || t.is_op("="))
-                    && !matches!(p.text, "==" | "!=")
-                    && !matches!(t.text, "==" | "!=");
-            let glue = glue && !(p.is_op(",") || p.is_op(":"));
+    let mut prev: Option<(Kind, &str)> = None;
+    for (kind, text) in parts {
+        if let Some((pk, pt)) = prev {
+            let after_keyword = pk == Kind::Name && KEYWORDS.contains(&pt);
+            let glue = pk == Kind::Op && matches!(pt, "(" | "[" | "{" | "." | "**" | "*")
+                || kind == Kind::Op && matches!(text, ")" | "]" | "}" | "," | "." | ":")
+                || kind == Kind::Op && matches!(text, "(" | "[") && !after_keyword
+                || (is_op(pk, pt, "=") || is_op(kind, text, "="))
+                    && !matches!(pt, "==" | "!=")
+                    && !matches!(text, "==" | "!=");
+            let closing = kind == Kind::Op && matches!(text, ")" | "]" | "}");
+            let glue = glue && (closing || !(is_op(pk, pt, ",") || is_op(pk, pt, ":")));
             if !glue {
                 out.push(' ');
             }
         }
-        out.push_str(t.text);
-        prev = Some(t);
+        out.push_str(text);
+        prev = Some((kind, text));
     }
     out
 }
@@ -480,5 +495,27 @@ mod tests {
         let m = parse("class A: pass\nclass B:\n    x = 1\n");
         assert!(m.body[0].body.is_empty());
         assert_eq!(m.body[1].body.len(), 1);
+    }
+
+    #[test]
+    fn rendered_parts_space_like_rendered_tokens() {
+        let m = parse("f(a, b=[1, 2], *c, **d).g[0] + 1\n");
+        let tokens = &m.body[0].tokens;
+        let text = render(tokens);
+        assert_eq!(text, "f(a, b=[1, 2], *c, **d).g[0] + 1");
+        assert_eq!(render_parts(tokens.iter().map(|t| (t.kind, t.text))), text);
+        assert_eq!(
+            render(&parse("x[1:], (1,)\n").body[0].tokens),
+            "x[1:], (1,)"
+        );
+        assert_eq!(
+            render_parts([
+                (Kind::Name, "String"),
+                (Kind::Op, "("),
+                (Kind::Number, "30"),
+                (Kind::Op, ")")
+            ]),
+            "String(30)"
+        );
     }
 }

@@ -1,0 +1,1172 @@
+//! The revision graph of one Alembic environment: heads, bases, merges,
+//! order, and the problems that make `alembic upgrade head` fail or
+//! ambiguous.
+//!
+//! Edges follow Alembic: `down_revision` makes the lineage (heads, bases,
+//! merges, branch labels), `depends_on` only orders (a dependency must be
+//! applied first, but depending on a revision does not make it "not a
+//! head"). A `depends_on` entry may name a revision or a branch label.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+
+use super::revision::RevisionFile;
+use crate::findings::{Finding, code};
+
+#[derive(Debug, Clone)]
+pub struct Graph {
+    /// Unique revisions, in path order; indices below refer to this.
+    revisions: Vec<RevisionFile>,
+    index: HashMap<String, usize>,
+    /// Branch label to the revision that declares it.
+    labels: HashMap<String, usize>,
+    duplicates: Vec<Duplicate>,
+    parents: Vec<Vec<usize>>,
+    children: Vec<Vec<usize>>,
+    /// Parents and resolved dependencies: what must be applied first.
+    requires: Vec<Vec<usize>>,
+    required_by: Vec<Vec<usize>>,
+}
+
+/// A second file declaring a revision id that an earlier file (in path
+/// order) already declared. The graph keeps the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub revision: String,
+    /// Path of the file the graph kept.
+    pub kept: String,
+    pub duplicate: RevisionFile,
+}
+
+/// Which identifier variable holds a reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reference {
+    DownRevision,
+    DependsOn,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// More than one head, and not every head sits on its own labelled
+    /// branch. Heads in path order.
+    MultipleHeads {
+        heads: Vec<String>,
+    },
+    /// Revisions whose down_revision / depends_on chain comes back to
+    /// itself; each one revises or depends on the next, and the last on
+    /// the first.
+    Cycle {
+        revisions: Vec<String>,
+    },
+    DuplicateRevision(Duplicate),
+    /// A reference to a revision (or, for `depends_on`, branch label) that
+    /// no file declares.
+    Dangling {
+        revision: String,
+        missing: String,
+        reference: Reference,
+    },
+}
+
+impl Graph {
+    /// Builds the graph. Input order does not matter: files are taken in
+    /// path order, so duplicates and findings are reported the same way on
+    /// every machine.
+    pub fn build(mut revisions: Vec<RevisionFile>) -> Graph {
+        revisions.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut unique: Vec<RevisionFile> = Vec::with_capacity(revisions.len());
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut duplicates = Vec::new();
+        for r in revisions {
+            match index.get(&r.revision) {
+                Some(&kept) => duplicates.push(Duplicate {
+                    revision: r.revision.clone(),
+                    kept: unique[kept].path.clone(),
+                    duplicate: r,
+                }),
+                None => {
+                    index.insert(r.revision.clone(), unique.len());
+                    unique.push(r);
+                }
+            }
+        }
+        let mut labels = HashMap::new();
+        for (i, r) in unique.iter().enumerate() {
+            for label in &r.branch_labels {
+                labels.entry(label.clone()).or_insert(i);
+            }
+        }
+        let n = unique.len();
+        let mut parents = vec![Vec::new(); n];
+        let mut requires = vec![Vec::new(); n];
+        for (i, r) in unique.iter().enumerate() {
+            for p in r.down_revisions.iter().filter_map(|d| index.get(d)) {
+                push_unique(&mut parents[i], *p);
+                push_unique(&mut requires[i], *p);
+            }
+            for d in &r.depends_on {
+                if let Some(&d) = index.get(d).or_else(|| labels.get(d)) {
+                    push_unique(&mut requires[i], d);
+                }
+            }
+        }
+        let mut children = vec![Vec::new(); n];
+        let mut required_by = vec![Vec::new(); n];
+        for i in 0..n {
+            for &p in &parents[i] {
+                children[p].push(i);
+            }
+            for &p in &requires[i] {
+                required_by[p].push(i);
+            }
+        }
+        Graph {
+            revisions: unique,
+            index,
+            labels,
+            duplicates,
+            parents,
+            children,
+            requires,
+            required_by,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.revisions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.revisions.is_empty()
+    }
+
+    /// Every revision the graph kept (duplicates excluded), in path order.
+    pub fn revisions(&self) -> &[RevisionFile] {
+        &self.revisions
+    }
+
+    pub fn get(&self, revision: &str) -> Option<&RevisionFile> {
+        self.index.get(revision).map(|&i| &self.revisions[i])
+    }
+
+    /// The revision a revision id or branch label names.
+    pub fn resolve(&self, name: &str) -> Option<&RevisionFile> {
+        self.index
+            .get(name)
+            .or_else(|| self.labels.get(name))
+            .map(|&i| &self.revisions[i])
+    }
+
+    pub fn duplicates(&self) -> &[Duplicate] {
+        &self.duplicates
+    }
+
+    /// Revisions no other revision names as its down_revision.
+    pub fn heads(&self) -> Vec<&str> {
+        self.ids(self.head_indices())
+    }
+
+    /// Revisions without a down_revision.
+    pub fn bases(&self) -> Vec<&str> {
+        self.ids((0..self.len()).filter(|&i| self.revisions[i].is_base()))
+    }
+
+    /// Revisions with more than one down_revision.
+    pub fn merge_points(&self) -> Vec<&str> {
+        self.ids((0..self.len()).filter(|&i| self.revisions[i].is_merge()))
+    }
+
+    /// Revisions that more than one revision names as down_revision.
+    pub fn branch_points(&self) -> Vec<&str> {
+        self.ids((0..self.len()).filter(|&i| self.children[i].len() > 1))
+    }
+
+    /// Every revision in an order `alembic upgrade` could apply them: each
+    /// after its down_revisions and dependencies, ties in path order.
+    /// Revisions on a cycle, and everything after one, are left out (see
+    /// [`Problem::Cycle`]).
+    pub fn topological(&self) -> Vec<&str> {
+        let mut waiting: Vec<usize> = self.requires.iter().map(Vec::len).collect();
+        let mut ready: BTreeSet<usize> = (0..self.len()).filter(|&i| waiting[i] == 0).collect();
+        let mut order = Vec::with_capacity(self.len());
+        while let Some(i) = ready.pop_first() {
+            order.push(i);
+            for &c in &self.required_by[i] {
+                waiting[c] -= 1;
+                if waiting[c] == 0 {
+                    ready.insert(c);
+                }
+            }
+        }
+        self.ids(order)
+    }
+
+    /// Everything `alembic upgrade <revision>` applies before `revision`:
+    /// its down_revisions and dependencies, transitively.
+    pub fn ancestors(&self, revision: &str) -> BTreeSet<&str> {
+        self.walk(revision, &self.requires)
+    }
+
+    /// Everything that needs `revision` applied first.
+    pub fn descendants(&self, revision: &str) -> BTreeSet<&str> {
+        self.walk(revision, &self.required_by)
+    }
+
+    /// Everything wrong with the graph, in a stable order: duplicates,
+    /// dangling references, cycles, then multiple heads.
+    ///
+    /// Multiple heads are not a problem when each head lies on its own
+    /// labelled branch: Alembic's multi-base pattern (`alembic revision
+    /// --head=base --branch-label=...`) keeps independent lineages that are
+    /// upgraded with `alembic upgrade heads` or `<label>@head`. A head
+    /// qualifies when its lineage (itself and its down_revision ancestors)
+    /// carries a branch label that no other head's lineage carries.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out: Vec<Problem> = self
+            .duplicates
+            .iter()
+            .cloned()
+            .map(Problem::DuplicateRevision)
+            .collect();
+        for r in &self.revisions {
+            for missing in r.down_revisions.iter().filter(|d| self.get(d).is_none()) {
+                out.push(Problem::Dangling {
+                    revision: r.revision.clone(),
+                    missing: missing.clone(),
+                    reference: Reference::DownRevision,
+                });
+            }
+            for missing in r.depends_on.iter().filter(|d| self.resolve(d).is_none()) {
+                out.push(Problem::Dangling {
+                    revision: r.revision.clone(),
+                    missing: missing.clone(),
+                    reference: Reference::DependsOn,
+                });
+            }
+        }
+        for cycle in self.cycles() {
+            out.push(Problem::Cycle {
+                revisions: self.ids(cycle).into_iter().map(str::to_string).collect(),
+            });
+        }
+        let heads = self.head_indices();
+        if heads.len() > 1 && !self.heads_on_own_labelled_branches(&heads) {
+            out.push(Problem::MultipleHeads {
+                heads: self.ids(heads).into_iter().map(str::to_string).collect(),
+            });
+        }
+        out
+    }
+
+    fn ids(&self, indices: impl IntoIterator<Item = usize>) -> Vec<&str> {
+        indices
+            .into_iter()
+            .map(|i| self.revisions[i].revision.as_str())
+            .collect()
+    }
+
+    fn head_indices(&self) -> Vec<usize> {
+        (0..self.len())
+            .filter(|&i| self.children[i].is_empty())
+            .collect()
+    }
+
+    fn walk(&self, revision: &str, edges: &[Vec<usize>]) -> BTreeSet<&str> {
+        let Some(&start) = self.index.get(revision) else {
+            return BTreeSet::new();
+        };
+        reach(start, edges)
+            .into_iter()
+            .filter(|&i| i != start)
+            .map(|i| self.revisions[i].revision.as_str())
+            .collect()
+    }
+
+    fn heads_on_own_labelled_branches(&self, heads: &[usize]) -> bool {
+        let lineage_labels: Vec<HashSet<&str>> = heads
+            .iter()
+            .map(|&h| {
+                reach(h, &self.parents)
+                    .into_iter()
+                    .flat_map(|i| self.revisions[i].branch_labels.iter().map(String::as_str))
+                    .collect()
+            })
+            .collect();
+        lineage_labels.iter().enumerate().all(|(k, mine)| {
+            mine.iter().any(|label| {
+                lineage_labels
+                    .iter()
+                    .enumerate()
+                    .all(|(j, other)| j == k || !other.contains(label))
+            })
+        })
+    }
+
+    /// One cycle per back edge of a depth-first walk along "must be applied
+    /// first" edges, each rotated to start at its first revision in path
+    /// order. Iterative, because a long linear history would overflow the
+    /// stack of a recursive walk.
+    fn cycles(&self) -> Vec<Vec<usize>> {
+        const NEW: u8 = 0;
+        const ON_PATH: u8 = 1;
+        const DONE: u8 = 2;
+        let mut state = vec![NEW; self.len()];
+        let mut seen: HashSet<Vec<usize>> = HashSet::new();
+        let mut cycles = Vec::new();
+        for start in 0..self.len() {
+            if state[start] != NEW {
+                continue;
+            }
+            state[start] = ON_PATH;
+            let mut path: Vec<(usize, usize)> = vec![(start, 0)];
+            while let Some(top) = path.last_mut() {
+                let (node, next) = (top.0, top.1);
+                let Some(&to) = self.requires[node].get(next) else {
+                    state[node] = DONE;
+                    path.pop();
+                    continue;
+                };
+                top.1 += 1;
+                match state[to] {
+                    NEW => {
+                        state[to] = ON_PATH;
+                        path.push((to, 0));
+                    }
+                    ON_PATH => {
+                        let from = path.iter().position(|&(n, _)| n == to).unwrap_or(0);
+                        let mut cycle: Vec<usize> = path[from..].iter().map(|&(n, _)| n).collect();
+                        let min_at = (0..cycle.len()).min_by_key(|&k| cycle[k]).unwrap_or(0);
+                        cycle.rotate_left(min_at);
+                        let mut key = cycle.clone();
+                        key.sort_unstable();
+                        if seen.insert(key) {
+                            cycles.push(cycle);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        cycles.sort();
+        cycles
+    }
+}
+
+fn push_unique(v: &mut Vec<usize>, x: usize) {
+    if !v.contains(&x) {
+        v.push(x);
+    }
+}
+
+/// `start` and everything reachable from it along `edges`.
+fn reach(start: usize, edges: &[Vec<usize>]) -> BTreeSet<usize> {
+    let mut seen = BTreeSet::from([start]);
+    let mut queue = VecDeque::from([start]);
+    while let Some(i) = queue.pop_front() {
+        for &j in &edges[i] {
+            if seen.insert(j) {
+                queue.push_back(j);
+            }
+        }
+    }
+    seen
+}
+
+/// `multiple-heads`, `revision-cycle`, `duplicate-revision` and
+/// `dangling-revision` findings for one environment's graph.
+pub fn graph_findings(graph: &Graph, environment: &str) -> Vec<Finding> {
+    graph
+        .problems()
+        .into_iter()
+        .filter_map(|p| problem_finding(graph, &p))
+        .map(|f| f.in_env(environment))
+        .collect()
+}
+
+fn problem_finding(graph: &Graph, problem: &Problem) -> Option<Finding> {
+    let finding = match problem {
+        Problem::DuplicateRevision(d) => Finding::error(
+            code::DUPLICATE_REVISION,
+            format!(
+                "revision id '{}' is declared by two files: {} and {}",
+                d.revision, d.kept, d.duplicate.path
+            ),
+        )
+        .at(d.duplicate.path.clone(), Some(d.duplicate.revision_line))
+        .with_revision(d.revision.clone())
+        .with_help(
+            "Give one of them a new revision id (its `revision` variable and the `Revision ID:` \
+             docstring line), then set the down_revision of any revision meant to follow it to \
+             the new id. Alembic loads only one of the two files.",
+        ),
+        Problem::Dangling {
+            revision,
+            missing,
+            reference,
+        } => {
+            let r = graph.get(revision)?;
+            let (what, line, help) = match reference {
+                Reference::DownRevision => (
+                    format!("revises '{missing}', which is not a revision in this environment"),
+                    r.down_revision_line,
+                    format!(
+                        "Set down_revision in {} to an existing revision (`alembic heads` lists \
+                         the current heads), or restore the revision file that declares \
+                         '{missing}'.",
+                        r.path
+                    ),
+                ),
+                Reference::DependsOn => (
+                    format!(
+                        "depends on '{missing}', which is neither a revision nor a branch label \
+                         in this environment"
+                    ),
+                    r.depends_on_line,
+                    format!(
+                        "Remove '{missing}' from depends_on in {}, or restore the revision file \
+                         it names.",
+                        r.path
+                    ),
+                ),
+            };
+            Finding::error(
+                code::DANGLING_REVISION,
+                format!("revision {revision} ({}) {what}", r.path),
+            )
+            .at(r.path.clone(), Some(line.unwrap_or(r.revision_line)))
+            .with_revision(revision.clone())
+            .with_help(help)
+        }
+        Problem::Cycle { revisions } => {
+            let first = graph.get(revisions.first()?)?;
+            let mut chain = revisions.clone();
+            chain.push(first.revision.clone());
+            Finding::error(
+                code::REVISION_CYCLE,
+                format!(
+                    "revisions form a cycle: {} (each revises or depends on the next); Alembic \
+                     cannot order them",
+                    chain.join(" -> ")
+                ),
+            )
+            .at(
+                first.path.clone(),
+                Some(first.down_revision_line.unwrap_or(first.revision_line)),
+            )
+            .with_revision(first.revision.clone())
+            .with_help(format!(
+                "Edit the down_revision (or depends_on) of one of them, e.g. in {}, so that \
+                 following down_revision always ends at a base revision (down_revision = None).",
+                first.path
+            ))
+        }
+        Problem::MultipleHeads { heads } => {
+            let files: Vec<&RevisionFile> = heads.iter().filter_map(|h| graph.get(h)).collect();
+            let first = files.first()?;
+            let listed: Vec<String> = files
+                .iter()
+                .map(|r| format!("{} ({})", r.revision, r.path))
+                .collect();
+            Finding::error(
+                code::MULTIPLE_HEADS,
+                format!(
+                    "the migrations have {} heads: {}; `alembic upgrade head` fails until they \
+                     are merged",
+                    heads.len(),
+                    listed.join(", ")
+                ),
+            )
+            .at(first.path.clone(), Some(first.revision_line))
+            .with_revision(first.revision.clone())
+            .with_help(
+                "If one of these revisions is new, rebase it: set its `down_revision` to the \
+                 other head. Otherwise join them with a merge revision: \
+                 `alembic merge heads -m \"merge heads\"`.",
+            )
+        }
+    };
+    Some(finding)
+}
+
+/// `stale-parent`: revisions the change adds that, merged into the base
+/// branch as it is now, leave an extra head because the base branch moved on
+/// since the change was written (someone else's migration landed first).
+///
+/// `base` is the graph at the tip of the base branch; `added` are the
+/// revisions the change adds. Nothing is reported when the base side has no
+/// revisions, or when the change's own revisions merge back into the base
+/// branch's heads (a merge revision in the change).
+pub fn stale_parent_findings(
+    base: &Graph,
+    added: &[RevisionFile],
+    environment: &str,
+) -> Vec<Finding> {
+    if base.is_empty() {
+        return Vec::new();
+    }
+    let mut new: Vec<&RevisionFile> = added
+        .iter()
+        .filter(|r| base.get(&r.revision).is_none())
+        .collect();
+    new.sort_by(|a, b| a.path.cmp(&b.path));
+    new.dedup_by(|a, b| a.revision == b.revision);
+    let new_ids: HashSet<&str> = new.iter().map(|r| r.revision.as_str()).collect();
+    let merged = Graph::build(
+        base.revisions()
+            .iter()
+            .chain(new.iter().copied())
+            .cloned()
+            .collect(),
+    );
+    let base_heads = base.head_indices();
+
+    let mut out = Vec::new();
+    for r in new {
+        // The base-branch heads this revision should have followed.
+        let targets: BTreeSet<usize> = if r.down_revisions.is_empty() {
+            // A new labelled base is Alembic's multi-base pattern, not a
+            // stale parent.
+            if !r.branch_labels.is_empty() {
+                continue;
+            }
+            base_heads.iter().copied().collect()
+        } else {
+            r.down_revisions
+                .iter()
+                .filter(|p| !new_ids.contains(p.as_str()))
+                .filter_map(|p| base.index.get(p))
+                .filter(|&&p| !base.children[p].is_empty())
+                .flat_map(|&p| reach(p, &base.children))
+                .filter(|i| base_heads.contains(i))
+                .collect()
+        };
+        if targets.is_empty() {
+            continue;
+        }
+        let target_ids: Vec<&str> = base.ids(targets.iter().copied());
+        let Some(&me) = merged.index.get(&r.revision) else {
+            continue;
+        };
+        let merged_heads = merged.head_indices();
+        let left_apart = reach(me, &merged.children)
+            .into_iter()
+            .filter(|h| merged_heads.contains(h))
+            .any(|h| {
+                let lineage = reach(h, &merged.parents);
+                !target_ids
+                    .iter()
+                    .filter_map(|t| merged.index.get(*t))
+                    .any(|t| lineage.contains(t))
+            });
+        if !left_apart {
+            continue;
+        }
+        out.push(stale_finding(r, &target_ids, &merged.heads()).in_env(environment));
+    }
+    out
+}
+
+fn stale_finding(r: &RevisionFile, base_heads: &[&str], merged_heads: &[&str]) -> Finding {
+    let quoted: Vec<String> = base_heads.iter().map(|h| format!("'{h}'")).collect();
+    let after = format!(
+        "after merging there will be {} heads ({})",
+        merged_heads.len(),
+        merged_heads.join(", ")
+    );
+    let message = if r.down_revisions.is_empty() {
+        format!(
+            "revision {} ({}) starts a new base (down_revision = None), but the base branch \
+             already has migrations (head: {}): {after}",
+            r.revision,
+            r.path,
+            base_heads.join(", ")
+        )
+    } else {
+        format!(
+            "revision {} ({}) revises {}, but the base branch has moved on and its head is now \
+             {}: {after}",
+            r.revision,
+            r.path,
+            r.down_revisions.join(", "),
+            base_heads.join(", ")
+        )
+    };
+    let help = match quoted.as_slice() {
+        [one] => format!(
+            "Rebase the migration: set `down_revision = {one}` in {} (and the `Revises:` line of \
+             its docstring), then check that its upgrade still applies on top of {one}. Or, after \
+             merging, join the heads with `alembic merge heads -m \"merge heads\"`.",
+            r.path
+        ),
+        many => format!(
+            "Set `down_revision = ({})` in {} to build on every current head, or, after merging, \
+             join the heads with `alembic merge heads -m \"merge heads\"`.",
+            many.join(", "),
+            r.path
+        ),
+    };
+    let mut finding = Finding::error(code::STALE_PARENT, message)
+        .at(
+            r.path.clone(),
+            Some(r.down_revision_line.unwrap_or(r.revision_line)),
+        )
+        .with_revision(r.revision.clone())
+        .with_help(help);
+    if r.down_revisions.is_empty() {
+        finding.help = finding.help.map(|h| {
+            format!("{h} If a separate lineage is intended, give it a branch label instead.")
+        });
+    }
+    finding
+}
+
+/// `edited-migration`: the change modifies revision files that already
+/// existed. Databases that ran the old version never run the new one.
+pub fn edited_migration_findings(
+    modified_paths: &[impl AsRef<str>],
+    environment: &str,
+) -> Vec<Finding> {
+    modified_paths
+        .iter()
+        .map(|path| {
+            let path = path.as_ref();
+            Finding::warning(
+                code::EDITED_MIGRATION,
+                format!(
+                    "{path} is an existing migration and this change edits it: databases that \
+                     already ran it will not run it again, so they drift apart from new ones"
+                ),
+            )
+            .at(path, None)
+            .in_env(environment)
+            .with_help(
+                "Restore the file and put the change in a new revision \
+                 (`alembic revision --autogenerate -m \"...\"`). Editing is only safe if this \
+                 migration has never run against a shared database.",
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Severity;
+
+    fn rev(id: &str, down: &[&str]) -> RevisionFile {
+        RevisionFile {
+            path: format!("migrations/versions/{id}.py"),
+            revision: id.to_string(),
+            down_revisions: down.iter().map(|s| s.to_string()).collect(),
+            branch_labels: Vec::new(),
+            depends_on: Vec::new(),
+            revision_line: 14,
+            down_revision_line: Some(15),
+            branch_labels_line: Some(16),
+            depends_on_line: Some(17),
+            message: None,
+        }
+    }
+
+    fn labelled(id: &str, down: &[&str], labels: &[&str]) -> RevisionFile {
+        RevisionFile {
+            branch_labels: labels.iter().map(|s| s.to_string()).collect(),
+            ..rev(id, down)
+        }
+    }
+
+    fn depending(id: &str, down: &[&str], deps: &[&str]) -> RevisionFile {
+        RevisionFile {
+            depends_on: deps.iter().map(|s| s.to_string()).collect(),
+            ..rev(id, down)
+        }
+    }
+
+    fn graph(revs: Vec<RevisionFile>) -> Graph {
+        Graph::build(revs)
+    }
+
+    #[test]
+    fn linear_history_has_one_head_and_base() {
+        // Input order is irrelevant.
+        let g = graph(vec![rev("c", &["b"]), rev("a", &[]), rev("b", &["a"])]);
+        assert_eq!(g.heads(), ["c"]);
+        assert_eq!(g.bases(), ["a"]);
+        assert_eq!(g.topological(), ["a", "b", "c"]);
+        assert_eq!(g.ancestors("c"), BTreeSet::from(["a", "b"]));
+        assert_eq!(g.descendants("a"), BTreeSet::from(["b", "c"]));
+        assert!(g.ancestors("nope").is_empty());
+        assert!(g.problems().is_empty());
+        assert!(graph_findings(&g, "main").is_empty());
+    }
+
+    #[test]
+    fn branch_and_merge_points() {
+        let g = graph(vec![
+            rev("a", &[]),
+            rev("b", &["a"]),
+            rev("c", &["a"]),
+            rev("m", &["b", "c"]),
+        ]);
+        assert_eq!(g.heads(), ["m"]);
+        assert_eq!(g.merge_points(), ["m"]);
+        assert_eq!(g.branch_points(), ["a"]);
+        assert_eq!(g.topological(), ["a", "b", "c", "m"]);
+        assert_eq!(g.ancestors("m"), BTreeSet::from(["a", "b", "c"]));
+        assert!(g.problems().is_empty());
+    }
+
+    #[test]
+    fn topological_order_applies_dependencies_first() {
+        // Path order would be a, b, z; b depends on z's branch label.
+        let g = graph(vec![
+            rev("a", &[]),
+            depending("b", &["a"], &["shared"]),
+            labelled("z", &[], &["shared"]),
+        ]);
+        assert_eq!(g.topological(), ["a", "z", "b"]);
+        assert_eq!(g.ancestors("b"), BTreeSet::from(["a", "z"]));
+        assert_eq!(g.resolve("shared").map(|r| r.revision.as_str()), Some("z"));
+        // Depending on a head does not stop it being a head.
+        assert_eq!(g.heads(), ["b", "z"]);
+        let without = graph(vec![
+            rev("a", &[]),
+            rev("b", &["a"]),
+            labelled("z", &[], &["shared"]),
+        ]);
+        assert_eq!(without.topological(), ["a", "b", "z"]);
+    }
+
+    #[test]
+    fn multiple_heads_unless_each_is_on_its_own_labelled_branch() {
+        // (case, revisions, flagged)
+        let cases: Vec<(&str, Vec<RevisionFile>, bool)> = vec![
+            ("single head", vec![rev("a", &[]), rev("b", &["a"])], false),
+            (
+                "two unlabelled heads",
+                vec![rev("a", &[]), rev("b", &["a"]), rev("c", &["a"])],
+                true,
+            ),
+            (
+                "multi-base with labels on the bases",
+                vec![
+                    labelled("a", &[], &["default"]),
+                    rev("b", &["a"]),
+                    labelled("n", &[], &["networking"]),
+                    rev("o", &["n"]),
+                ],
+                false,
+            ),
+            (
+                "labelled feature branch off an unlabelled main line",
+                vec![
+                    rev("a", &[]),
+                    rev("b", &["a"]),
+                    labelled("f", &["a"], &["feature"]),
+                ],
+                true,
+            ),
+            (
+                "two heads under the same label",
+                vec![
+                    labelled("a", &[], &["core"]),
+                    rev("b", &["a"]),
+                    rev("c", &["a"]),
+                    labelled("n", &[], &["networking"]),
+                ],
+                true,
+            ),
+            (
+                "labelled branches off a shared labelled root",
+                vec![
+                    labelled("a", &[], &["core"]),
+                    labelled("b", &["a"], &["billing"]),
+                    labelled("c", &["a"], &["search"]),
+                ],
+                false,
+            ),
+        ];
+        for (case, revs, flagged) in cases {
+            let g = graph(revs);
+            let found = g
+                .problems()
+                .iter()
+                .any(|p| matches!(p, Problem::MultipleHeads { .. }));
+            assert_eq!(found, flagged, "{case}");
+        }
+    }
+
+    #[test]
+    fn multiple_heads_finding_lists_heads_and_says_how_to_merge() {
+        let g = graph(vec![rev("a", &[]), rev("b", &["a"]), rev("c", &["a"])]);
+        let findings = graph_findings(&g, "main");
+        assert_eq!(findings.len(), 1);
+        let f = &findings[0];
+        assert_eq!(f.code, code::MULTIPLE_HEADS);
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(f.environment.as_deref(), Some("main"));
+        assert_eq!(f.location().as_deref(), Some("migrations/versions/b.py:14"));
+        assert_eq!(
+            f.message,
+            "the migrations have 2 heads: b (migrations/versions/b.py), c \
+             (migrations/versions/c.py); `alembic upgrade head` fails until they are merged"
+        );
+        let help = f.help.as_deref().unwrap_or_default();
+        assert!(
+            help.contains("alembic merge heads -m \"merge heads\""),
+            "{help}"
+        );
+        assert!(help.contains("down_revision"), "{help}");
+    }
+
+    #[test]
+    fn duplicate_revision_ids_keep_the_first_file_in_path_order() {
+        let mut dup = rev("a", &[]);
+        dup.path = "migrations/versions/zz_copy.py".into();
+        let g = graph(vec![dup, rev("a", &[]), rev("b", &["a"])]);
+        assert_eq!(g.len(), 2);
+        assert_eq!(
+            g.get("a").map(|r| r.path.as_str()),
+            Some("migrations/versions/a.py")
+        );
+        assert_eq!(g.duplicates().len(), 1);
+        let findings = graph_findings(&g, "main");
+        assert_eq!(findings.len(), 1);
+        let f = &findings[0];
+        assert_eq!(f.code, code::DUPLICATE_REVISION);
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(
+            f.location().as_deref(),
+            Some("migrations/versions/zz_copy.py:14")
+        );
+        assert!(
+            f.message
+                .contains("migrations/versions/a.py and migrations/versions/zz_copy.py")
+        );
+        assert_eq!(f.revision.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn dangling_references() {
+        // (case, revisions, expected (location, message fragment))
+        type Case = (
+            &'static str,
+            Vec<RevisionFile>,
+            Vec<(&'static str, &'static str)>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "down_revision names a missing revision",
+                vec![rev("a", &[]), rev("b", &["gone"])],
+                vec![(
+                    "migrations/versions/b.py:15",
+                    "revises 'gone', which is not a revision",
+                )],
+            ),
+            (
+                "one parent of a merge is missing",
+                vec![rev("a", &[]), rev("m", &["a", "gone"])],
+                vec![("migrations/versions/m.py:15", "revises 'gone'")],
+            ),
+            (
+                "depends_on names a missing revision",
+                vec![rev("a", &[]), depending("b", &["a"], &["nope"])],
+                vec![(
+                    "migrations/versions/b.py:17",
+                    "depends on 'nope', which is neither a revision nor a branch label",
+                )],
+            ),
+            (
+                "depends_on names a branch label",
+                vec![
+                    labelled("a", &[], &["core"]),
+                    labelled("n", &[], &["net"]),
+                    depending("b", &["a"], &["net"]),
+                ],
+                vec![],
+            ),
+            (
+                "depends_on names a revision",
+                vec![rev("a", &[]), depending("b", &["a"], &["a"])],
+                vec![],
+            ),
+        ];
+        for (case, revs, expected) in cases {
+            let g = graph(revs);
+            let found: Vec<(String, String)> = graph_findings(&g, "main")
+                .into_iter()
+                .filter(|f| f.code == code::DANGLING_REVISION)
+                .map(|f| (f.location().unwrap_or_default(), f.message))
+                .collect();
+            assert_eq!(found.len(), expected.len(), "{case}: {found:?}");
+            for ((loc, msg), (want_loc, want_msg)) in found.iter().zip(&expected) {
+                assert_eq!(loc, want_loc, "{case}");
+                assert!(msg.contains(want_msg), "{case}: {msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn cycles_are_found_and_left_out_of_the_order() {
+        // (case, revisions, cycles, topological order)
+        type Case = (
+            &'static str,
+            Vec<RevisionFile>,
+            Vec<Vec<&'static str>>,
+            Vec<&'static str>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "two revisions revise each other",
+                vec![rev("a", &[]), rev("b", &["c"]), rev("c", &["b"])],
+                vec![vec!["b", "c"]],
+                vec!["a"],
+            ),
+            (
+                "a revision revises itself",
+                vec![rev("a", &[]), rev("b", &["b"])],
+                vec![vec!["b"]],
+                vec!["a"],
+            ),
+            (
+                "three-revision cycle with a tail after it",
+                vec![
+                    rev("a", &[]),
+                    rev("b", &["d"]),
+                    rev("c", &["b"]),
+                    rev("d", &["c"]),
+                    rev("e", &["d"]),
+                ],
+                vec![vec!["b", "d", "c"]],
+                vec!["a"],
+            ),
+            (
+                "cycle through depends_on",
+                vec![
+                    rev("a", &[]),
+                    depending("b", &["a"], &["c"]),
+                    rev("c", &["b"]),
+                ],
+                vec![vec!["b", "c"]],
+                vec!["a"],
+            ),
+            (
+                "no cycle",
+                vec![rev("a", &[]), rev("b", &["a"])],
+                vec![],
+                vec!["a", "b"],
+            ),
+        ];
+        for (case, revs, cycles, order) in cases {
+            let g = graph(revs);
+            let found: Vec<Vec<String>> = g
+                .problems()
+                .into_iter()
+                .filter_map(|p| match p {
+                    Problem::Cycle { revisions } => Some(revisions),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(found, cycles, "{case}");
+            assert_eq!(g.topological(), order, "{case}");
+        }
+    }
+
+    #[test]
+    fn cycle_finding_shows_the_chain() {
+        let g = graph(vec![rev("a", &[]), rev("b", &["c"]), rev("c", &["b"])]);
+        let f = graph_findings(&g, "main")
+            .into_iter()
+            .find(|f| f.code == code::REVISION_CYCLE)
+            .expect("cycle finding");
+        assert_eq!(f.severity, Severity::Error);
+        assert!(f.message.contains("b -> c -> b"), "{}", f.message);
+        assert_eq!(f.location().as_deref(), Some("migrations/versions/b.py:15"));
+        assert!(
+            f.help
+                .as_deref()
+                .unwrap_or_default()
+                .contains("down_revision = None")
+        );
+    }
+
+    #[test]
+    fn long_linear_history_does_not_overflow() {
+        let n = 20_000;
+        let ids: Vec<String> = (0..n).map(|i| format!("r{i:05}")).collect();
+        let revs = (0..n)
+            .map(|i| {
+                if i == 0 {
+                    rev(&ids[0], &[])
+                } else {
+                    rev(&ids[i], &[ids[i - 1].as_str()])
+                }
+            })
+            .collect();
+        let g = graph(revs);
+        assert!(g.problems().is_empty());
+        assert_eq!(g.topological().len(), n);
+        assert_eq!(g.heads(), [ids[n - 1].as_str()]);
+    }
+
+    /// Revisions a change adds, against a base branch whose tip is `base`.
+    fn stale(base: Vec<RevisionFile>, added: Vec<RevisionFile>) -> Vec<Finding> {
+        stale_parent_findings(&graph(base), &added, "main")
+    }
+
+    fn abc() -> Vec<RevisionFile> {
+        vec![rev("a", &[]), rev("b", &["a"]), rev("c", &["b"])]
+    }
+
+    #[test]
+    fn stale_parent_cases() {
+        // (case, base tip, added, revisions flagged)
+        type Case = (
+            &'static str,
+            Vec<RevisionFile>,
+            Vec<RevisionFile>,
+            Vec<&'static str>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "built on the old head",
+                abc(),
+                vec![rev("d", &["b"])],
+                vec!["d"],
+            ),
+            (
+                "built on the current head",
+                abc(),
+                vec![rev("d", &["c"])],
+                vec![],
+            ),
+            (
+                "base side has no revisions",
+                vec![],
+                vec![rev("d", &[])],
+                vec![],
+            ),
+            (
+                "base side has no revisions and the change adds a chain",
+                vec![],
+                vec![rev("d", &[]), rev("e", &["d"])],
+                vec![],
+            ),
+            (
+                "change merges its revision with the new head",
+                abc(),
+                vec![rev("d", &["b"]), rev("m", &["c", "d"])],
+                vec![],
+            ),
+            (
+                "only the first of a chain is reported",
+                abc(),
+                vec![rev("d", &["b"]), rev("e", &["d"])],
+                vec!["d"],
+            ),
+            (
+                "a new unlabelled base next to existing history",
+                abc(),
+                vec![rev("d", &[])],
+                vec!["d"],
+            ),
+            (
+                "a new labelled base is the multi-base pattern",
+                abc(),
+                vec![labelled("d", &[], &["networking"])],
+                vec![],
+            ),
+            (
+                "the change re-adds a revision the base already has",
+                abc(),
+                vec![rev("c", &["b"])],
+                vec![],
+            ),
+            (
+                "a merge revision naming an old and the current head",
+                abc(),
+                vec![rev("m", &["b", "c"])],
+                vec![],
+            ),
+            (
+                "base already branched after the parent",
+                vec![
+                    rev("a", &[]),
+                    rev("b", &["a"]),
+                    rev("c", &["b"]),
+                    rev("c2", &["b"]),
+                ],
+                vec![rev("d", &["b"])],
+                vec!["d"],
+            ),
+        ];
+        for (case, base, added, flagged) in cases {
+            let found: Vec<String> = stale(base, added)
+                .into_iter()
+                .map(|f| f.revision.unwrap_or_default())
+                .collect();
+            assert_eq!(found, flagged, "{case}");
+        }
+    }
+
+    #[test]
+    fn stale_parent_finding_names_revision_parent_and_head() {
+        let findings = stale(abc(), vec![rev("d", &["b"])]);
+        let f = &findings[0];
+        assert_eq!(f.code, code::STALE_PARENT);
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(f.location().as_deref(), Some("migrations/versions/d.py:15"));
+        assert_eq!(f.environment.as_deref(), Some("main"));
+        assert_eq!(
+            f.message,
+            "revision d (migrations/versions/d.py) revises b, but the base branch has moved on \
+             and its head is now c: after merging there will be 2 heads (c, d)"
+        );
+        let help = f.help.as_deref().unwrap_or_default();
+        assert!(
+            help.contains("set `down_revision = 'c'` in migrations/versions/d.py"),
+            "{help}"
+        );
+        assert!(help.contains("alembic merge heads"), "{help}");
+    }
+
+    #[test]
+    fn stale_parent_with_several_base_heads_suggests_a_tuple() {
+        let base = vec![
+            rev("a", &[]),
+            rev("b", &["a"]),
+            rev("c", &["b"]),
+            rev("c2", &["b"]),
+        ];
+        let findings = stale(base, vec![rev("d", &["b"])]);
+        let help = findings[0].help.as_deref().unwrap_or_default();
+        assert!(help.contains("`down_revision = ('c', 'c2')`"), "{help}");
+    }
+
+    #[test]
+    fn stale_new_base_suggests_a_parent_or_a_label() {
+        let findings = stale(abc(), vec![rev("d", &[])]);
+        let f = &findings[0];
+        assert!(f.message.contains("starts a new base"), "{}", f.message);
+        let help = f.help.as_deref().unwrap_or_default();
+        assert!(help.contains("`down_revision = 'c'`"), "{help}");
+        assert!(help.contains("branch label"), "{help}");
+    }
+
+    #[test]
+    fn edited_migrations_are_warnings_per_file() {
+        let findings = edited_migration_findings(
+            &["migrations/versions/a.py", "migrations/versions/b.py"],
+            "main",
+        );
+        assert_eq!(findings.len(), 2);
+        assert!(findings.iter().all(|f| f.code == code::EDITED_MIGRATION
+            && f.severity == Severity::Warning
+            && f.environment.as_deref() == Some("main")));
+        assert_eq!(
+            findings[1].file.as_deref(),
+            Some("migrations/versions/b.py")
+        );
+        assert!(findings[0].message.contains("will not run it again"));
+        assert!(edited_migration_findings(&[] as &[&str], "main").is_empty());
+    }
+}

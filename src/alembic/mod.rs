@@ -1,0 +1,6 @@
+//! Alembic revision files and the revision graph, read statically: no
+//! Python, no database, no I/O.
+
+pub mod graph;
+pub mod revision;
+pub mod types;
