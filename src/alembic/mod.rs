@@ -3,4 +3,5 @@
 
 pub mod graph;
 pub mod revision;
+pub mod sql;
 pub mod types;
