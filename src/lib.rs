@@ -2,6 +2,7 @@
 
 pub mod alembic;
 pub mod change;
+pub mod detect;
 pub mod findings;
 pub mod python;
 pub mod schema;

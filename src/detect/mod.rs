@@ -1,0 +1,3 @@
+//! Pure rules over parsed data, one file per finding family.
+
+pub mod migration_lint;
