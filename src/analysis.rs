@@ -4,17 +4,27 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::change::{ChangeError, ChangeSet, ChangedFile, FileStatus, Side, Source, Text};
+use crate::alembic::graph::{
+    Graph, edited_migration_findings, graph_findings, stale_parent_findings,
+};
+use crate::alembic::revision::{
+    RevisionError, RevisionFile, is_revision_file, parse_revision, parse_revision_header,
+};
+use crate::change::{ChangeError, ChangeSet, ChangedFile, FileStatus, Range, Side, Source, Text};
 use crate::config::paths::file_name;
 use crate::config::{Environment, Settings};
 use crate::detect::missing_migration::{EnvHelp, ModelChange, missing_migrations};
-use crate::findings::{Finding, code};
+use crate::findings::Finding;
 use crate::models::diff_models;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
     #[error(transparent)]
     Change(#[from] ChangeError),
+    /// A revision file Alembic could not load either: the history cannot
+    /// be judged until it is fixed.
+    #[error("{0}\n  help: {hint}", hint = .0.hint())]
+    Revision(#[from] RevisionError),
 }
 
 /// What the static stage learnt about one environment; the dynamic job
@@ -30,6 +40,13 @@ pub struct EnvState {
     /// Pre-existing revision files the change edits, renames or deletes.
     pub edited_files: Vec<String>,
     pub model_files: Vec<String>,
+    /// The revision graph on the new side (read only for touched
+    /// environments).
+    pub graph: Option<Graph>,
+    /// Revision ids the change adds, base to head.
+    pub added_revisions: Vec<String>,
+    /// The heads before the change: where the data upgrade starts.
+    pub base_heads: Vec<String>,
 }
 
 impl EnvState {
@@ -106,24 +123,95 @@ pub fn analyse(
         .map(|e| (e.name.clone(), env_help(e)))
         .collect();
     findings.extend(missing_migrations(&model_changes, &gained, &help));
-    for state in &envs {
-        for path in &state.edited_files {
-            findings.push(
-                Finding::warning(
-                    code::EDITED_MIGRATION,
-                    format!("`{path}` is an existing migration and this change edits it"),
-                )
-                .at(path.clone(), None)
-                .in_env(state.name.clone())
-                .with_help("databases that already ran this revision will not run it again: put the change in a new revision (`alembic revision -m \"...\"`) unless this revision was never deployed"),
-            );
+    for (env, state) in settings.environments.iter().zip(envs.iter_mut()) {
+        if !state.touched() {
+            continue;
         }
+        let changed: BTreeSet<&str> = state
+            .added_files
+            .iter()
+            .chain(&state.edited_files)
+            .map(String::as_str)
+            .collect();
+        let graph = Graph::build(read_revisions(source, Side::New, env, &changed)?);
+        findings.extend(graph_findings(&graph, &env.name));
+        let added: Vec<RevisionFile> = graph
+            .revisions()
+            .iter()
+            .filter(|r| state.added_files.contains(&r.path))
+            .cloned()
+            .collect();
+        if let Range::Commits { .. } = change.range
+            && !added.is_empty()
+        {
+            let base = Graph::build(read_revisions(
+                source,
+                Side::BaseTip,
+                env,
+                &BTreeSet::new(),
+            )?);
+            findings.extend(stale_parent_findings(&base, &added, &env.name));
+        }
+        let added_ids: BTreeSet<&str> = added.iter().map(|r| r.revision.as_str()).collect();
+        state.added_revisions = graph
+            .topological()
+            .into_iter()
+            .filter(|r| added_ids.contains(r))
+            .map(str::to_string)
+            .collect();
+        state.base_heads = heads_without(&graph, &added_ids);
+        findings.extend(edited_migration_findings(&state.edited_files, &env.name));
+        state.graph = Some(graph);
     }
     Ok(StaticResult {
         findings,
         notes,
         envs,
     })
+}
+
+/// Every revision file of `env` on `side`, parsed. Files in `changed` are
+/// read whole (their syntax errors must surface); the others only down to
+/// their first function, which is where the identifiers are.
+fn read_revisions(
+    source: &Source,
+    side: Side,
+    env: &Environment,
+    changed: &BTreeSet<&str>,
+) -> Result<Vec<RevisionFile>, AnalysisError> {
+    let mut out = Vec::new();
+    for location in &env.version_locations {
+        for path in source.files_under(side, location)? {
+            if !env.is_revision_path(&path) || !is_revision_file(&path) {
+                continue;
+            }
+            let Some(text) = read_text(source, side, &path)? else {
+                continue;
+            };
+            let parsed = if changed.contains(path.as_str()) {
+                parse_revision(path, &text.text)
+            } else {
+                parse_revision_header(path, &text.text)
+            };
+            out.push(parsed?);
+        }
+    }
+    Ok(out)
+}
+
+/// The heads of `graph` once the revisions the change adds are taken out.
+fn heads_without(graph: &Graph, added: &BTreeSet<&str>) -> Vec<String> {
+    let kept: Vec<RevisionFile> = graph
+        .revisions()
+        .iter()
+        .filter(|r| !added.contains(r.revision.as_str()))
+        .cloned()
+        .collect();
+    Graph::build(kept)
+        .heads()
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
 
 /// Records a changed revision file or Alembic scaffolding file; returns

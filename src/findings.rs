@@ -50,6 +50,7 @@ pub mod code {
     pub const NOT_NULL_WITHOUT_DEFAULT: &str = "not-null-without-default";
     pub const POSSIBLE_RENAME: &str = "possible-rename";
     pub const ENUM_CHANGE: &str = "enum-change";
+    pub const UNIQUE_ON_EXISTING_TABLE: &str = "unique-on-existing-table";
     pub const EMPTY_DOWNGRADE: &str = "empty-downgrade";
     pub const UPGRADE_FAILED: &str = "upgrade-failed";
     pub const DRIFT: &str = "drift";
@@ -60,7 +61,6 @@ pub mod code {
     pub const DATA_TEST_FAILED: &str = "data-test-failed";
     pub const UNREGISTERED_MODEL: &str = "unregistered-model";
     pub const PROJECT_ERROR: &str = "project-error";
-    pub const UNIQUE_ON_EXISTING_TABLE: &str = "unique-on-existing-table";
 
     /// Every code, for validating `checks:` in the configuration.
     pub const ALL: &[&str] = &[

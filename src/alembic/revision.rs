@@ -254,9 +254,103 @@ fn docstring_summary(first: Option<&Stmt<'_>>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Reads a revision file's identifiers cheaply, for revisions a change does
+/// not touch: only the module docstring and the module-level statements
+/// assigning `revision`, `down_revision`, `branch_labels` and `depends_on`
+/// are lexed; every other line is blanked (keeping line numbers). Anything
+/// unusual (no match, a parse error) falls back to the whole file.
+pub fn parse_revision_header(
+    path: impl Into<String>,
+    src: &str,
+) -> Result<RevisionFile, RevisionError> {
+    let path = path.into();
+    if let Some(skeleton) = identifier_skeleton(src)
+        && let Ok(rev) = parse_revision(path.clone(), &skeleton)
+    {
+        return Ok(rev);
+    }
+    parse_revision(path, src)
+}
+
+const IDENTIFIERS: [&str; 4] = ["revision", "down_revision", "branch_labels", "depends_on"];
+
+/// The module docstring and the identifier statements of `src`, other lines
+/// emptied. `None` when no `revision` statement starts a line.
+fn identifier_skeleton(src: &str) -> Option<String> {
+    let mut out = String::with_capacity(src.len() / 2);
+    let mut lines = src.split_inclusive('\n').peekable();
+    let mut found_revision = false;
+    // Keep a leading docstring whole: it carries the message.
+    let trimmed = src.trim_start_matches('\u{feff}');
+    if trimmed.starts_with("\"\"\"") || trimmed.starts_with("'''") {
+        let quote = &trimmed[..3];
+        let mut first = true;
+        for line in lines.by_ref() {
+            out.push_str(line);
+            let body = if first {
+                line.trim_start_matches('\u{feff}').get(3..).unwrap_or("")
+            } else {
+                line
+            };
+            first = false;
+            if body.contains(quote) {
+                break;
+            }
+        }
+    }
+    while let Some(line) = lines.next() {
+        let is_identifier = IDENTIFIERS.iter().any(|name| {
+            line.strip_prefix(name).is_some_and(|rest| {
+                let rest = rest.trim_start_matches([' ', '\t']);
+                rest.starts_with('=') || rest.starts_with(':')
+            })
+        });
+        if !is_identifier {
+            out.push('\n');
+            continue;
+        }
+        found_revision |= line.starts_with("revision");
+        out.push_str(line);
+        // Continuation lines of the same statement are indented or close
+        // its bracket.
+        while let Some(next) = lines.peek() {
+            if next.starts_with([' ', '\t', ')', ']', '}']) {
+                out.push_str(next);
+                lines.next();
+            } else {
+                break;
+            }
+        }
+    }
+    found_revision.then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_fast_path_agrees_with_the_full_parse() {
+        for src in [
+            TEMPLATE_1_13,
+            "revision = 'a'\ndown_revision = (\n    'b',\n    'c',\n)\nbranch_labels = None\n\ndef upgrade():\n    revision = 'nope'\n",
+            "\"\"\"one-line message\"\"\"\nrevision: str = \"r\"\ndown_revision: Union[str, None] = None\n",
+        ] {
+            let full = parse_revision("v.py", src).unwrap();
+            let fast = parse_revision_header("v.py", src).unwrap();
+            assert_eq!(full, fast);
+        }
+    }
+
+    #[test]
+    fn header_fast_path_falls_back_when_unsure() {
+        // The identifiers come from elsewhere: the full parse decides.
+        let src = "from ._ids import *\nrevision = REV\n";
+        assert_eq!(
+            parse_revision_header("v.py", src).unwrap_err(),
+            parse_revision("v.py", src).unwrap_err()
+        );
+    }
 
     fn parse(src: &str) -> RevisionFile {
         parse_revision("migrations/versions/x.py", src).unwrap_or_else(|e| panic!("{e}"))

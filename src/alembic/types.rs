@@ -22,6 +22,40 @@ pub fn normalize_expr(tokens: &[Token<'_>]) -> String {
     normalize(tokens, false)
 }
 
+/// Whether two normalised types mean the same column type, counting a SQL
+/// type as reflected by autogenerate (`VARCHAR(100)`, `INTEGER`) and its
+/// generic SQLAlchemy spelling (`String(100)`, `Integer`) as one.
+pub fn same_type(a: &str, b: &str) -> bool {
+    generic_type(a) == generic_type(b)
+}
+
+/// The generic SQLAlchemy spelling of a normalised type: `VARCHAR(100)`
+/// gives `String(100)`, `TIMESTAMP(timezone=True)` gives
+/// `DateTime(timezone=True)`; other types are returned unchanged.
+pub fn generic_type(normalized: &str) -> String {
+    let split = normalized.find('(').unwrap_or(normalized.len());
+    let (head, args) = normalized.split_at(split);
+    let generic = match head {
+        "VARCHAR" | "NVARCHAR" | "Unicode" => "String",
+        "TEXT" | "CLOB" | "UnicodeText" => "Text",
+        "INTEGER" | "INT" => "Integer",
+        "BIGINT" => "BigInteger",
+        "SMALLINT" => "SmallInteger",
+        "BOOLEAN" => "Boolean",
+        "TIMESTAMP" | "DATETIME" => "DateTime",
+        "DATE" => "Date",
+        "TIME" => "Time",
+        "NUMERIC" | "DECIMAL" => "Numeric",
+        "FLOAT" | "REAL" | "DOUBLE" | "DOUBLE_PRECISION" | "Double" => "Float",
+        "UUID" => "Uuid",
+        "ENUM" => "Enum",
+        "BLOB" | "BYTEA" => "LargeBinary",
+        "INTERVAL" => "Interval",
+        other => other,
+    };
+    format!("{generic}{args}")
+}
+
 /// Module aliases that qualify SQLAlchemy names without changing them.
 const MODULES: &[&str] = &[
     "sa",
@@ -383,6 +417,42 @@ mod tests {
         ];
         for (src, want) in cases {
             assert_eq!(normalize_expr(&significant(src)), want, "{src}");
+        }
+    }
+
+    #[test]
+    fn reflected_sql_types_match_generic_ones() {
+        let same = [
+            ("sa.VARCHAR(length=100)", "sa.String(100)"),
+            ("sa.INTEGER()", "sa.Integer()"),
+            ("sa.TEXT()", "Text"),
+            (
+                "postgresql.TIMESTAMP(timezone=True)",
+                "sa.DateTime(timezone=True)",
+            ),
+            ("sa.BOOLEAN()", "sa.Boolean()"),
+            ("postgresql.ENUM('a', name='x')", "sa.Enum('a', name='x')"),
+            ("postgresql.JSONB()", "postgresql.JSONB()"),
+        ];
+        for (a, b) in same {
+            let (a, b) = (
+                normalize_type(&significant(a)),
+                normalize_type(&significant(b)),
+            );
+            assert!(same_type(&a, &b), "{a} vs {b}");
+        }
+        let different = [
+            ("sa.VARCHAR(length=100)", "sa.String(50)"),
+            ("sa.INTEGER()", "sa.BigInteger()"),
+            ("postgresql.JSONB()", "sa.JSON()"),
+            ("sa.CHAR(2)", "sa.String(2)"),
+        ];
+        for (a, b) in different {
+            let (a, b) = (
+                normalize_type(&significant(a)),
+                normalize_type(&significant(b)),
+            );
+            assert!(!same_type(&a, &b), "{a} vs {b}");
         }
     }
 

@@ -2,10 +2,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use git2::{
-    Delta, DiffFindOptions, DiffOptions, FileMode, Index, ObjectType, Oid, Repository,
+    Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository,
     RepositoryOpenFlags, TreeWalkMode, TreeWalkResult,
 };
 
+use super::index::{GITLINK, IndexFile};
 use super::{ChangeSet, ChangedFile, FileStatus, Range, Revisions, Side};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +54,7 @@ fn git<T>(context: impl Into<String>, r: Result<T, git2::Error>) -> Result<T, Ch
 /// Where the new side of the change lives.
 enum NewSide {
     Workdir,
-    Index(Box<Index>),
+    Index(Box<IndexFile>),
     Tree(Oid),
 }
 
@@ -66,6 +67,9 @@ pub struct Source {
     base_tip: Option<Oid>,
     /// Untracked files of a working-tree change, which the index cannot list.
     untracked: Vec<String>,
+    /// Modification time of the index file (seconds, nanoseconds): entries
+    /// not older than it may be racily clean.
+    index_mtime: Option<(i64, i64)>,
 }
 
 impl Source {
@@ -74,6 +78,9 @@ impl Source {
         if !dir.is_dir() {
             return Err(ChangeError::NoSuchDirectory(dir.to_path_buf()));
         }
+        // alembot only reads objects git already verified when it wrote
+        // them; re-hashing every blob read was a quarter of a pre-commit run.
+        git2::opts::strict_hash_verification(false);
         let repo = match Repository::open_ext(
             dir,
             RepositoryOpenFlags::empty(),
@@ -102,7 +109,7 @@ impl Source {
                 },
             ),
             Range::Staged => {
-                let index = git("reading the index", repo.index())?;
+                let index = load_index(&repo)?;
                 (
                     head_tree.map(|(_, t)| t),
                     NewSide::Index(Box::new(index)),
@@ -145,6 +152,7 @@ impl Source {
             new,
             base_tip,
             untracked: Vec::new(),
+            index_mtime: index_mtime(&repo),
         };
         let files = if *range == Range::All {
             Vec::new()
@@ -175,6 +183,7 @@ impl Source {
             new: NewSide::Workdir,
             base_tip: None,
             untracked: Vec::new(),
+            index_mtime: None,
         };
         let change = ChangeSet {
             root,
@@ -195,6 +204,9 @@ impl Source {
     }
 
     fn diff(&self, repo: &Repository, range: &Range) -> Result<Vec<ChangedFile>, ChangeError> {
+        if let NewSide::Index(index) = &self.new {
+            return super::staged::staged_changes(repo, self.old, index);
+        }
         let old_tree = match self.old {
             Some(oid) => Some(git("reading the old tree", repo.find_tree(oid))?),
             None => None,
@@ -202,10 +214,7 @@ impl Source {
         let mut opts = DiffOptions::new();
         opts.ignore_submodules(false);
         let mut diff = match (&self.new, range) {
-            (NewSide::Index(index), _) => git(
-                "comparing the index with HEAD",
-                repo.diff_tree_to_index(old_tree.as_ref(), Some(index), Some(&mut opts)),
-            )?,
+            (NewSide::Index(_), _) => unreachable!("handled above"),
             (NewSide::Tree(oid), _) => {
                 let new_tree = git("reading the head tree", repo.find_tree(*oid))?;
                 git(
@@ -266,13 +275,16 @@ impl Source {
             Side::New => match &self.new {
                 NewSide::Workdir => return self.read_disk(path),
                 NewSide::Index(index) => {
-                    let Some(entry) = index.get_path(Path::new(path), 0) else {
+                    let Some(entry) = index.get(path) else {
                         return Ok(None);
                     };
-                    if entry.mode == u32::from(FileMode::Commit) {
+                    if entry.mode == GITLINK {
                         return Ok(None);
                     }
-                    return self.read_blob(entry.id);
+                    if let Some(bytes) = self.read_if_clean(path, entry) {
+                        return Ok(Some(bytes));
+                    }
+                    return self.read_blob(entry.oid);
                 }
                 NewSide::Tree(oid) => Some(*oid),
             },
@@ -289,6 +301,34 @@ impl Source {
             return Ok(None);
         }
         self.read_blob(entry.id())
+    }
+
+    /// The working-tree copy of an index entry when git's own stat data
+    /// proves it has the staged content (same size, mtime and inode, and
+    /// not "racily clean"): reading a file is much cheaper than inflating
+    /// a blob, and this is how git itself decides a file is unchanged.
+    #[cfg(unix)]
+    fn read_if_clean(&self, path: &str, entry: &super::index::Entry) -> Option<Vec<u8>> {
+        use std::os::unix::fs::MetadataExt;
+        let index_mtime = self.index_mtime?;
+        let full = self.root.join(path);
+        let meta = fs::symlink_metadata(&full).ok()?;
+        let same = meta.is_file()
+            && meta.size() as u32 == entry.size
+            && meta.mtime() as u32 == entry.mtime.0
+            && meta.mtime_nsec() as u32 == entry.mtime.1
+            && meta.ino() as u32 == entry.ino;
+        let entry_time = (i64::from(entry.mtime.0), i64::from(entry.mtime.1));
+        if !same || entry_time >= index_mtime {
+            return None;
+        }
+        let bytes = fs::read(&full).ok()?;
+        (bytes.len() as u64 == meta.size()).then_some(bytes)
+    }
+
+    #[cfg(not(unix))]
+    fn read_if_clean(&self, _path: &str, _entry: &super::index::Entry) -> Option<Vec<u8>> {
+        None
     }
 
     fn read_blob(&self, oid: Oid) -> Result<Option<Vec<u8>>, ChangeError> {
@@ -325,16 +365,7 @@ impl Source {
             Side::BaseTip => self.base_tip,
             Side::New => match &self.new {
                 NewSide::Workdir => return self.disk_files_under(&prefix),
-                NewSide::Index(index) => {
-                    let mut out: Vec<String> = index
-                        .iter()
-                        .filter(|e| e.mode != u32::from(FileMode::Commit))
-                        .filter_map(|e| String::from_utf8(e.path).ok())
-                        .filter(|p| p.starts_with(&prefix))
-                        .collect();
-                    out.sort();
-                    return Ok(out);
-                }
+                NewSide::Index(index) => return Ok(index_paths_under(index, &prefix)),
                 NewSide::Tree(oid) => Some(*oid),
             },
         };
@@ -366,24 +397,59 @@ impl Source {
         Ok(out)
     }
 
+    /// Every file on `side` whose name (last component) is one of `names`:
+    /// finds configuration files without listing the whole tree.
+    pub fn files_named(&self, side: Side, names: &[&str]) -> Result<Vec<String>, ChangeError> {
+        let matches = |path: &[u8]| {
+            let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+            names.iter().any(|n| n.as_bytes() == name)
+        };
+        let from_index = |index: &IndexFile| -> Vec<String> {
+            index
+                .entries()
+                .filter(|(p, e)| e.mode != GITLINK && matches(p.as_bytes()))
+                .map(|(p, _)| p.to_string())
+                .collect()
+        };
+        let mut out = match (side, &self.new, &self.repo) {
+            (Side::New, NewSide::Index(index), _) => from_index(index),
+            (Side::New, NewSide::Workdir, Some(repo)) => {
+                let index = load_index(repo)?;
+                let mut v: Vec<String> = from_index(&index)
+                    .into_iter()
+                    .filter(|p| self.root.join(p).is_file())
+                    .collect();
+                v.extend(
+                    self.untracked
+                        .iter()
+                        .filter(|p| matches(p.as_bytes()))
+                        .cloned(),
+                );
+                v
+            }
+            _ => self
+                .files_under(side, "")?
+                .into_iter()
+                .filter(|p| matches(p.as_bytes()))
+                .collect(),
+        };
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     /// Files in the working tree under `prefix`. Inside git the index lists
     /// tracked files cheaply; untracked ones of this change are added. Outside
     /// git the directory is walked.
     fn disk_files_under(&self, prefix: &str) -> Result<Vec<String>, ChangeError> {
         let mut out = Vec::new();
         if let Some(repo) = &self.repo {
-            let index = git("reading the index", repo.index())?;
-            for entry in index.iter() {
-                if entry.mode == u32::from(FileMode::Commit) {
-                    continue;
-                }
-                if let Ok(p) = String::from_utf8(entry.path)
-                    && p.starts_with(prefix)
-                    && self.root.join(&p).is_file()
-                {
-                    out.push(p);
-                }
-            }
+            let index = load_index(repo)?;
+            out.extend(
+                index_paths_under(&index, prefix)
+                    .into_iter()
+                    .filter(|p| self.root.join(p).is_file()),
+            );
             out.extend(
                 self.untracked
                     .iter()
@@ -396,6 +462,48 @@ impl Source {
         out.sort();
         out.dedup();
         Ok(out)
+    }
+}
+
+/// Index entries (not submodules) whose path starts with `prefix`.
+fn index_paths_under(index: &IndexFile, prefix: &str) -> Vec<String> {
+    let mut out: Vec<String> = index
+        .under(prefix)
+        .filter(|(_, e)| e.mode != GITLINK)
+        .map(|(p, _)| p.to_string())
+        .collect();
+    out.dedup();
+    out
+}
+
+/// The repository's index, read directly when the format allows and by
+/// libgit2 otherwise. A repository with nothing staged has no index file.
+fn load_index(repo: &Repository) -> Result<IndexFile, ChangeError> {
+    let path = repo.path().join("index");
+    match fs::read(&path) {
+        Ok(data) => {
+            if let Some(index) = super::index::parse(&data) {
+                return Ok(index);
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => return Err(ChangeError::Io { path, source }),
+    }
+    let index = git("reading the index", repo.index())?;
+    Ok(IndexFile::from_git2(&index))
+}
+
+fn index_mtime(repo: &Repository) -> Option<(i64, i64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(repo.path().join("index")).ok()?;
+        Some((meta.mtime(), meta.mtime_nsec()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = repo;
+        None
     }
 }
 

@@ -3,7 +3,9 @@
 //! bytes); nothing here knows about models or migrations.
 
 mod git;
+pub mod index;
 mod lines;
+mod staged;
 
 pub use git::{ChangeError, Source};
 pub use lines::{added_line_ranges, diff_line_ranges};
@@ -108,7 +110,7 @@ pub struct Text {
 
 impl Text {
     pub fn from_bytes(path: impl Into<String>, bytes: Vec<u8>) -> Self {
-        let binary = bytes.iter().take(8000).any(|&b| b == 0);
+        let binary = bytes[..bytes.len().min(8000)].contains(&0);
         let text = match String::from_utf8(bytes) {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
@@ -125,8 +127,8 @@ impl Text {
 pub type DiffLines = std::collections::BTreeMap<String, Vec<LineRange>>;
 
 impl crate::config::ProjectFiles for Source {
-    fn all_files(&self) -> Result<Vec<String>, crate::config::BoxError> {
-        Ok(self.files_under(Side::New, "")?)
+    fn files_named(&self, names: &[&str]) -> Result<Vec<String>, crate::config::BoxError> {
+        Ok(Source::files_named(self, Side::New, names)?)
     }
 
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, crate::config::BoxError> {

@@ -26,8 +26,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Read access to the project as the change leaves it (the working tree,
 /// the index or a commit); implemented over git by the change source.
 pub trait ProjectFiles {
-    /// Every file path, repository-relative.
-    fn all_files(&self) -> Result<Vec<String>, BoxError>;
+    /// Every file whose last path component is one of `names`,
+    /// repository-relative.
+    fn files_named(&self, names: &[&str]) -> Result<Vec<String>, BoxError>;
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, BoxError>;
 }
 
@@ -463,16 +464,14 @@ fn discover_environments(
     root: &Path,
     files: &dyn ProjectFiles,
 ) -> Result<Vec<Environment>, ConfigError> {
-    let all = files.all_files().map_err(|e| ConfigError::Read {
-        path: root.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let all = files
+        .files_named(&["alembic.ini", "pyproject.toml"])
+        .map_err(|e| ConfigError::Read {
+            path: root.display().to_string(),
+            message: e.to_string(),
+        })?;
     let mut found = Vec::new();
-    for path in all
-        .iter()
-        .filter(|p| matches!(file_name(p), "alembic.ini" | "pyproject.toml"))
-        .filter(|p| discover::is_candidate_config(p))
-    {
+    for path in all.iter().filter(|p| discover::is_candidate_config(p)) {
         let Some(text) = read_text(files, path)? else {
             continue;
         };
@@ -665,8 +664,13 @@ mod tests {
     struct Mem(BTreeMap<String, String>);
 
     impl ProjectFiles for Mem {
-        fn all_files(&self) -> Result<Vec<String>, BoxError> {
-            Ok(self.0.keys().cloned().collect())
+        fn files_named(&self, names: &[&str]) -> Result<Vec<String>, BoxError> {
+            Ok(self
+                .0
+                .keys()
+                .filter(|p| names.contains(&file_name(p)))
+                .cloned()
+                .collect())
         }
         fn read(&self, path: &str) -> Result<Option<Vec<u8>>, BoxError> {
             Ok(self.0.get(path).map(|s| s.as_bytes().to_vec()))

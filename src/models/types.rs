@@ -2,79 +2,9 @@
 //! spellings of the same type compare equal (`sa.String(length=30)` and
 //! `String(30)`).
 
+pub use crate::alembic::types::normalize_type;
 use crate::python::lexer::{Kind, Token};
 use crate::python::syntax::{render, split_top_level};
-
-/// Keyword arguments that are positional in the common type constructors,
-/// in order (Alembic's autogenerate writes them as keywords).
-fn positional_keywords(type_name: &str) -> &'static [&'static str] {
-    match type_name {
-        "String" | "VARCHAR" | "CHAR" | "NVARCHAR" | "NCHAR" | "Text" | "TEXT" | "Unicode"
-        | "UnicodeText" | "LargeBinary" | "VARBINARY" | "BINARY" | "CLOB" | "BLOB" => &["length"],
-        "Numeric" | "NUMERIC" | "DECIMAL" | "Float" | "FLOAT" => &["precision", "scale"],
-        _ => &[],
-    }
-}
-
-/// Renders a type expression without module prefixes, with keyword
-/// arguments that are really positional moved into place and empty
-/// parentheses dropped: `sa.String(length=30)` → `String(30)`,
-/// `postgresql.JSONB()` → `JSONB`, `sa.Enum(Status, name="status")` →
-/// `Enum(Status, name='status')`.
-pub fn normalize_type(tokens: &[Token<'_>]) -> String {
-    // Skip leading `module.` qualifiers of the outermost name.
-    let mut start = 0;
-    while start + 2 < tokens.len()
-        && tokens[start].kind == Kind::Name
-        && tokens[start + 1].is_op(".")
-        && tokens[start + 2].kind == Kind::Name
-    {
-        start += 2;
-    }
-    let tokens = &tokens[start..];
-    let Some(first) = tokens.first() else {
-        return String::new();
-    };
-    if first.kind != Kind::Name || tokens.len() < 2 || !tokens[1].is_op("(") {
-        return strip_qualifiers(&render(tokens));
-    }
-    let name = first.text;
-    let Some(close) = crate::python::syntax::matching_close(tokens, 1) else {
-        return strip_qualifiers(&render(tokens));
-    };
-    let inner = &tokens[2..close];
-    let mut positional: Vec<String> = Vec::new();
-    let mut keywords: Vec<(String, String)> = Vec::new();
-    for part in split_top_level(inner, ",") {
-        if part.is_empty() {
-            continue;
-        }
-        if part.len() >= 2 && part[0].kind == Kind::Name && part[1].is_op("=") {
-            keywords.push((part[0].text.to_string(), normalize_type(&part[2..])));
-        } else {
-            positional.push(normalize_type(part));
-        }
-    }
-    for kw in positional_keywords(name) {
-        if let Some(i) = keywords.iter().position(|(k, _)| k == kw) {
-            let (_, v) = keywords.remove(i);
-            positional.push(v);
-        }
-    }
-    let mut args = positional;
-    args.extend(keywords.into_iter().map(|(k, v)| format!("{k}={v}")));
-    let mut out = name.to_string();
-    if !args.is_empty() {
-        out.push('(');
-        out.push_str(&args.join(", "));
-        out.push(')');
-    }
-    // Anything after the call (`.with_variant(...)`) is kept as written.
-    if close + 1 < tokens.len() {
-        out.push_str(&strip_qualifiers(&render(&tokens[close + 1..])));
-    }
-    out
-}
 
 /// `sa.Integer` → `Integer`, `'abc'` stays.
 fn strip_qualifiers(text: &str) -> String {
