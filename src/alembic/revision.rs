@@ -255,74 +255,282 @@ fn docstring_summary(first: Option<&Stmt<'_>>) -> Option<String> {
 }
 
 /// Reads a revision file's identifiers cheaply, for revisions a change does
-/// not touch: only the module docstring and the module-level statements
-/// assigning `revision`, `down_revision`, `branch_labels` and `depends_on`
-/// are lexed; every other line is blanked (keeping line numbers). Anything
-/// unusual (no match, a parse error) falls back to the whole file.
+/// not touch. The usual shape (a docstring, then `name[: annotation] =
+/// literal` lines at the start of a line) is read by a small scanner; for
+/// anything else it falls back to the full parse, so the result is always
+/// the full parse's.
 pub fn parse_revision_header(
     path: impl Into<String>,
     src: &str,
 ) -> Result<RevisionFile, RevisionError> {
     let path = path.into();
-    if let Some(skeleton) = identifier_skeleton(src)
-        && let Ok(rev) = parse_revision(path.clone(), &skeleton)
-    {
-        return Ok(rev);
+    match scan_identifiers(src) {
+        Some(ids) => Ok(RevisionFile {
+            path,
+            revision: ids.revision.0,
+            down_revisions: ids.down.0,
+            down_revision_line: ids.down.1,
+            branch_labels: ids.labels.0,
+            branch_labels_line: ids.labels.1,
+            depends_on: ids.depends.0,
+            depends_on_line: ids.depends.1,
+            revision_line: ids.revision.1,
+            message: ids.message,
+        }),
+        None => parse_revision(path, src),
     }
-    parse_revision(path, src)
 }
 
+/// The module-level variables Alembic reads, in the scanner's slot order.
 const IDENTIFIERS: [&str; 4] = ["revision", "down_revision", "branch_labels", "depends_on"];
 
-/// The module docstring and the identifier statements of `src`, other lines
-/// emptied. `None` when no `revision` statement starts a line.
-fn identifier_skeleton(src: &str) -> Option<String> {
-    let mut out = String::with_capacity(src.len() / 2);
-    let mut lines = src.split_inclusive('\n').peekable();
-    let mut found_revision = false;
-    // Keep a leading docstring whole: it carries the message.
-    let trimmed = src.trim_start_matches('\u{feff}');
-    if trimmed.starts_with("\"\"\"") || trimmed.starts_with("'''") {
-        let quote = &trimmed[..3];
-        let mut first = true;
-        for line in lines.by_ref() {
-            out.push_str(line);
-            let body = if first {
-                line.trim_start_matches('\u{feff}').get(3..).unwrap_or("")
-            } else {
-                line
-            };
-            first = false;
-            if body.contains(quote) {
+#[derive(Default)]
+struct ScannedIds {
+    revision: (String, u32),
+    down: (Vec<String>, Option<u32>),
+    labels: (Vec<String>, Option<u32>),
+    depends: (Vec<String>, Option<u32>),
+    message: Option<String>,
+}
+
+/// The scanner behind [`parse_revision_header`]; `None` means "not sure".
+fn scan_identifiers(src: &str) -> Option<ScannedIds> {
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+    let mut ids = ScannedIds::default();
+    let mut seen_revision = false;
+    let mut seen = [false; 3];
+    let mut lines = Lines {
+        src,
+        pos: 0,
+        idx: 0,
+    }
+    .peekable();
+    // Leading blank and comment lines, then an optional docstring.
+    while let Some((_, line)) = lines.peek() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            lines.next();
+        } else {
+            break;
+        }
+    }
+    if let Some((_, first)) = lines.peek() {
+        let quote = if first.starts_with("\"\"\"") {
+            "\"\"\""
+        } else if first.starts_with("'''") {
+            "'''"
+        } else if first.starts_with(['"', '\'', 'r', 'R', 'u', 'U', 'b', 'B', 'f', 'F']) {
+            // Another kind of string or a prefixed name: not the usual shape.
+            let is_name_start = first
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .is_some_and(|w| w.len() > 1 || !first[w.len()..].starts_with(['"', '\'']));
+            if !is_name_start {
+                return None;
+            }
+            ""
+        } else {
+            ""
+        };
+        if !quote.is_empty() {
+            let start = first.as_ptr() as usize - src.as_ptr() as usize + 3;
+            let end = start + src[start..].find(quote)?;
+            let text = &src[start..end];
+            // The docstring must end its line, and escapes need the full
+            // parser's decoding.
+            let after = &src[end + 3..];
+            let rest_of_line = after.split('\n').next().unwrap_or("");
+            if !rest_of_line.trim().is_empty() || text.contains('\\') {
+                return None;
+            }
+            let closing_line = src.as_bytes()[..end]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            while lines.peek().is_some_and(|(i, _)| *i <= closing_line) {
+                lines.next();
+            }
+            ids.message = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(str::to_string);
+        }
+    }
+    while let Some((idx, line)) = lines.next() {
+        // Past the first top-level function nothing is usually left to read;
+        // a fast search of the rest says whether that holds here.
+        if seen_revision && (line.starts_with("def ") || line.starts_with("async def ")) {
+            let offset = line.as_ptr() as usize - src.as_ptr() as usize;
+            if !defines_identifier_after(&src[offset..]) {
                 break;
             }
         }
-    }
-    while let Some(line) = lines.next() {
-        let is_identifier = IDENTIFIERS.iter().any(|name| {
+        let slot = IDENTIFIERS.iter().position(|name| {
             line.strip_prefix(name).is_some_and(|rest| {
                 let rest = rest.trim_start_matches([' ', '\t']);
                 rest.starts_with('=') || rest.starts_with(':')
             })
         });
-        if !is_identifier {
-            out.push('\n');
+        let Some(slot) = slot else {
+            // Another statement: only a line that could hide an identifier
+            // assignment (`x = revision = ...`, `;`) is a reason to give up.
+            if line.contains(';') && IDENTIFIERS.iter().any(|n| line.contains(n)) {
+                return None;
+            }
             continue;
-        }
-        found_revision |= line.starts_with("revision");
-        out.push_str(line);
-        // Continuation lines of the same statement are indented or close
-        // its bracket.
-        while let Some(next) = lines.peek() {
+        };
+        let mut statement = line.to_string();
+        while let Some((_, next)) = lines.peek() {
             if next.starts_with([' ', '\t', ')', ']', '}']) {
-                out.push_str(next);
+                statement.push_str(next);
                 lines.next();
             } else {
                 break;
             }
         }
+        let line_no = idx as u32 + 1;
+        let value = assigned_value(&statement[IDENTIFIERS[slot].len()..])?;
+        let list = literal_list(value)?;
+        match slot {
+            0 => {
+                if seen_revision {
+                    return None;
+                }
+                seen_revision = true;
+                // `revision` must be one string, not None or a tuple.
+                let v = value.trim();
+                if !(v.starts_with('\'') || v.starts_with('"')) || list.len() != 1 {
+                    return None;
+                }
+                ids.revision = (list.into_iter().next()?, line_no);
+            }
+            n => {
+                if seen[n - 1] {
+                    return None;
+                }
+                seen[n - 1] = true;
+                let target = match n {
+                    1 => &mut ids.down,
+                    2 => &mut ids.labels,
+                    _ => &mut ids.depends,
+                };
+                *target = (list, Some(line_no));
+            }
+        }
     }
-    found_revision.then_some(out)
+    seen_revision.then_some(ids)
+}
+
+/// Whether a line of `rest` starts with one of the identifier names.
+fn defines_identifier_after(rest: &str) -> bool {
+    Lines {
+        src: rest,
+        pos: 0,
+        idx: 0,
+    }
+    .skip(1)
+    .any(|(_, line)| {
+        line.starts_with(['r', 'd', 'b']) && IDENTIFIERS.iter().any(|n| line.starts_with(n))
+    })
+}
+
+/// Lines with their 0-based index, each ending in its `\n`. A plain byte
+/// loop: `str::split_inclusive` costs more than the scan it serves here.
+struct Lines<'a> {
+    src: &'a str,
+    pos: usize,
+    idx: usize,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.src.len() {
+            return None;
+        }
+        let rest = &self.src.as_bytes()[self.pos..];
+        let len = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
+        let line = &self.src[self.pos..self.pos + len];
+        self.pos += len;
+        self.idx += 1;
+        Some((self.idx - 1, line))
+    }
+}
+
+/// The text after the top-level `=` of `[: annotation] = value  # comment`.
+fn assigned_value(rest: &str) -> Option<&str> {
+    let mut depth = 0i32;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '[' | '(' | '{' => depth += 1,
+            ']' | ')' | '}' => depth -= 1,
+            '=' if depth == 0 => return Some(&rest[i + 1..]),
+            '\'' | '"' | '#' if depth == 0 => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `None`, `'a'`, `"a"`, `('a', 'b')`, `['a']`, with an optional trailing
+/// comment; no escapes, prefixes or concatenation (the full parse has them).
+fn literal_list(value: &str) -> Option<Vec<String>> {
+    let value = strip_comment(value)?.trim();
+    if value == "None" {
+        return Some(Vec::new());
+    }
+    let inner = if let Some(v) = value.strip_prefix('(').and_then(|v| v.strip_suffix(')')) {
+        v
+    } else if let Some(v) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
+        v
+    } else {
+        return Some(vec![single_literal(value)?]);
+    };
+    let mut out = Vec::new();
+    for part in inner.split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        out.push(single_literal(part)?);
+    }
+    // `('a')` is a string in Python, not a tuple; let the full parse say.
+    if out.len() == 1 && value.starts_with('(') && !inner.trim_end().ends_with(',') {
+        return None;
+    }
+    Some(out)
+}
+
+fn single_literal(text: &str) -> Option<String> {
+    let q = text.chars().next()?;
+    if q != '\'' && q != '"' {
+        return None;
+    }
+    let inner = text.strip_prefix(q)?.strip_suffix(q)?;
+    if inner.contains(q) || inner.contains('\\') || inner.contains('\n') {
+        return None;
+    }
+    Some(inner.to_string())
+}
+
+/// Removes a trailing `# comment`, minding quotes; `None` if a string is
+/// left open (a multi-line value the scanner does not take).
+fn strip_comment(value: &str) -> Option<&str> {
+    let mut quote: Option<char> = None;
+    for (i, c) in value.char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '#') => return Some(&value[..i]),
+            _ => {}
+        }
+    }
+    quote.is_none().then_some(value)
 }
 
 #[cfg(test)]
@@ -343,6 +551,13 @@ mod tests {
     }
 
     #[test]
+    fn alembic_templates_take_the_fast_path() {
+        assert!(scan_identifiers(TEMPLATE_1_13).is_some());
+        let merge = "\"\"\"merge\n\nRevision ID: m\n\"\"\"\nrevision = 'm'\ndown_revision = ('a', 'b')\nbranch_labels = None\ndepends_on = None\n";
+        assert!(scan_identifiers(merge).is_some());
+    }
+
+    #[test]
     fn header_fast_path_falls_back_when_unsure() {
         // The identifiers come from elsewhere: the full parse decides.
         let src = "from ._ids import *\nrevision = REV\n";
@@ -352,8 +567,15 @@ mod tests {
         );
     }
 
+    /// Parses with the full parser and checks the fast header scanner
+    /// agrees, so every form in these tables covers both.
     fn parse(src: &str) -> RevisionFile {
-        parse_revision("migrations/versions/x.py", src).unwrap_or_else(|e| panic!("{e}"))
+        let full =
+            parse_revision("migrations/versions/x.py", src).unwrap_or_else(|e| panic!("{e}"));
+        let fast = parse_revision_header("migrations/versions/x.py", src)
+            .unwrap_or_else(|e| panic!("fast path: {e}"));
+        assert_eq!(full, fast, "the fast path disagrees on:\n{src}");
+        full
     }
 
     fn err(src: &str) -> RevisionError {

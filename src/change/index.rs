@@ -221,7 +221,7 @@ pub fn parse(data: &[u8]) -> Option<IndexFile> {
         }
         let stage = ((flags >> 12) & 0x3) as u8;
         let name_len = usize::from(flags & 0x0fff);
-        let path: Vec<u8> = if version == 4 {
+        let path: std::borrow::Cow<'_, [u8]> = if version == 4 {
             let strip = r.varint()?;
             let keep = previous.len().checked_sub(strip)?;
             let rest_start = r.pos;
@@ -229,19 +229,19 @@ pub fn parse(data: &[u8]) -> Option<IndexFile> {
             let mut p = previous[..keep].to_vec();
             p.extend_from_slice(&data[rest_start..rest_start + nul]);
             r.pos = rest_start + nul + 1;
-            p
+            std::borrow::Cow::Owned(p)
         } else {
             let p = if name_len < 0x0fff {
-                r.take(name_len)?.to_vec()
+                r.take(name_len)?
             } else {
                 let nul = data[r.pos..content_end].iter().position(|&b| b == 0)?;
-                r.take(nul)?.to_vec()
+                r.take(nul)?
             };
             // 1 to 8 NULs pad the entry to a multiple of 8 bytes.
             let len = r.pos - start;
             let padded = (len + 8) & !7;
             r.take(padded - len)?;
-            p
+            std::borrow::Cow::Borrowed(p)
         };
         if mode & 0o170000 == 0o040000 {
             // A sparse-index directory entry.
@@ -260,7 +260,7 @@ pub fn parse(data: &[u8]) -> Option<IndexFile> {
             stage,
         });
         if version == 4 {
-            previous = path;
+            previous = path.into_owned();
         }
     }
     let mut cache_tree = None;

@@ -93,10 +93,19 @@ fn walk(
         .chain(dirs.iter().copied())
         .collect();
     for name in names {
-        let path = format!("{prefix}{name}");
         let head_entry = head_entries.get(name);
         let file = files.get(name).copied();
         let is_dir = dirs.contains(&name);
+        // Most entries are unchanged files: skip them before building paths.
+        if let (Some(h), Some((oid, mode, stage)), false) = (head_entry, file, is_dir)
+            && !h.is_tree
+            && h.oid == oid
+            && h.mode == mode
+            && stage == 0
+        {
+            continue;
+        }
+        let path = format!("{prefix}{name}");
         let child_cache = cache.and_then(|c| c.children.get(name));
         match head_entry {
             Some(h) if h.is_tree => {

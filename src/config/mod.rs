@@ -10,11 +10,9 @@ pub mod paths;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
-use regex::Regex;
 
 pub use file::{CommentMode, FailOn, Level, Unauthorized};
 
@@ -198,17 +196,39 @@ pub struct Settings {
 pub const CONFIG_NAMES: [&str; 2] = [".alembot.yml", ".alembot.yaml"];
 const DEFAULT_TIMEOUT_SECS: u64 = 600;
 
-/// What makes a Python file a model file when no globs say so.
-static DECLARES_TABLES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?m)\b(?:mapped_column|Column|Table)\s*\(|^[ \t]+__tablename__\s*[:=]|\bdb\.Model\b|\bDeclarativeBase(?:NoMeta)?\b|\bdeclarative_base\s*\(|\bSQLModel\b.*table\s*=\s*True",
-    )
-    .unwrap_or_else(|e| unreachable!("static regex: {e}"))
-});
-
-/// Whether a Python source declares SQLAlchemy tables.
+/// Whether a Python source declares SQLAlchemy tables: a call of
+/// `Column(`, `mapped_column(` or `Table(`, a `__tablename__`, Flask-
+/// SQLAlchemy's `db.Model`, a declarative base, or an SQLModel table. Plain
+/// substring search (a regex cost more to compile than the whole check).
 pub fn declares_tables(text: &str) -> bool {
-    DECLARES_TABLES.is_match(text)
+    const CALLS: [&str; 3] = ["Column(", "mapped_column(", "Table("];
+    const MARKERS: [&str; 4] = [
+        "__tablename__",
+        "db.Model",
+        "DeclarativeBase",
+        "declarative_base(",
+    ];
+    let word_at = |i: usize| {
+        i == 0
+            || !text[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    };
+    let has_word = |needle: &str| {
+        let mut from = 0;
+        while let Some(pos) = text[from..].find(needle) {
+            let at = from + pos;
+            if word_at(at) {
+                return true;
+            }
+            from = at + needle.len();
+        }
+        false
+    };
+    CALLS.iter().any(|c| has_word(c))
+        || MARKERS.iter().any(|m| has_word(m))
+        || (has_word("SQLModel") && text.contains("table=True"))
 }
 
 impl Settings {
