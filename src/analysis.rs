@@ -7,12 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::alembic::graph::{
     Graph, edited_migration_findings, graph_findings, stale_parent_findings,
 };
+use crate::alembic::operations::read_operations;
 use crate::alembic::revision::{
     RevisionError, RevisionFile, is_revision_file, parse_revision, parse_revision_header,
 };
 use crate::change::{ChangeError, ChangeSet, ChangedFile, FileStatus, Range, Side, Source, Text};
 use crate::config::paths::file_name;
 use crate::config::{Environment, Settings};
+use crate::detect::crosscheck::{AddedRevision, crosscheck};
+use crate::detect::migration_lint::lint_migration;
 use crate::detect::missing_migration::{EnvHelp, ModelChange, missing_migrations};
 use crate::findings::Finding;
 use crate::models::diff_models;
@@ -161,6 +164,33 @@ pub fn analyse(
             .collect();
         state.base_heads = heads_without(&graph, &added_ids);
         findings.extend(edited_migration_findings(&state.edited_files, &env.name));
+        if !added.is_empty() {
+            let mut revisions = Vec::with_capacity(added.len());
+            for rev in &added {
+                let Some(text) = read_text(source, Side::New, &rev.path)? else {
+                    continue;
+                };
+                let ops = read_operations(&text.text);
+                findings.extend(lint_migration(rev, &ops, &env.name));
+                revisions.push(AddedRevision {
+                    path: rev.path.clone(),
+                    revision: rev.revision.clone(),
+                    ops,
+                });
+            }
+            let edits: Vec<_> = model_changes
+                .iter()
+                .filter(|mc| mc.environments.contains(&env.name))
+                .flat_map(|mc| mc.edits.edits.iter().cloned())
+                .collect();
+            let generate = help
+                .get(&env.name)
+                .map(|h| h.generate.clone())
+                .unwrap_or_default();
+            let checked = crosscheck(&env.name, &edits, &revisions, &generate);
+            findings.extend(checked.findings);
+            notes.extend(checked.notes);
+        }
         state.graph = Some(graph);
     }
     Ok(StaticResult {

@@ -195,9 +195,13 @@ fn two_environments_each_need_their_own_migration() {
     );
     let run = repo.alembot(&["check", "--format", "json"]);
     run.assert_code(1);
+    // ...and the other environment's migration has no model edit behind it.
     assert_eq!(
         run.findings(),
-        ["missing-migration@services/shop/app/models.py:26"]
+        [
+            "missing-migration@services/shop/app/models.py:26",
+            "unmatched-operation@services/blog/migrations/versions/b2_subtitle.py:24"
+        ]
     );
     assert_eq!(run.json()["findings"][0]["environment"], "services/shop");
     assert!(

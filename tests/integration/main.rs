@@ -3,5 +3,6 @@
 
 mod bad_input;
 mod check;
+mod crosscheck;
 mod hook;
 mod support;
