@@ -1366,7 +1366,8 @@ class ModelIndex(object):
         return path, line
 
     def base_module_of(self, metadatas):
-        """The module that defines the declarative base of the target metadata."""
+        """The project file that defines the declarative base (or the MetaData) env.py targets."""
+        candidates = []
         for mapper in _mappers():
             tbl = getattr(mapper, "local_table", None)
             if getattr(tbl, "metadata", None) is None or not any(tbl.metadata is m for m in metadatas):
@@ -1374,8 +1375,19 @@ class ModelIndex(object):
             for cls in mapper.class_.__mro__:
                 md = cls.__dict__.get("metadata")
                 if md is not None and any(md is m for m in metadatas):
-                    return cls.__module__
-            return mapper.class_.__module__
+                    candidates.append(cls)
+                    break
+        candidates.extend(metadatas)
+        for obj in candidates:
+            for mod in list(sys.modules.values()):
+                f = getattr(mod, "__file__", None)
+                if not f or not _is_project_file(f, self.project) or os.path.abspath(f) == self.project.env_py:
+                    continue
+                try:
+                    if any(v is obj for v in vars(mod).values()):
+                        return os.path.abspath(f)
+                except Exception:
+                    continue
         return None
 
 
@@ -1623,20 +1635,22 @@ def _describe_op(op, dialect):
         return out
     if isinstance(op, A.CreateIndexOp):
         t = op.table_name
-        cols = ", ".join(str(getattr(c, "name", c)) for c in op.columns)
+        names = [str(getattr(c, "name", c)) for c in op.columns]
         kind = "unique index" if op.unique else "index"
-        return [("add_index", schema, t, None, "%s `%s` on `%s` (%s) is declared by the models but missing "
-                 "from the database" % (kind, op.index_name, _q(schema, t), cols), _ADD_HELP)]
+        return [("add_index", schema, t, names[0] if len(names) == 1 else None,
+                 "%s `%s` on `%s` (%s) is declared by the models but missing from the database"
+                 % (kind, op.index_name, _q(schema, t), ", ".join(names)), _ADD_HELP)]
     if isinstance(op, A.DropIndexOp):
         t = op.table_name
         return [("remove_index", schema, t, None, "index `%s` on `%s` exists in the database but the models "
                  "do not declare it" % (op.index_name, _q(schema, t)), _REMOVE_HELP)]
     if isinstance(op, A.CreateForeignKeyOp):
         t = op.source_table
-        return [("add_fk", getattr(op, "source_schema", None), t, None,
-                 "foreign key `%s` on `%s` (%s) -> `%s` (%s) is declared by the models but missing from the "
-                 "database" % (op.constraint_name, t, ", ".join(op.local_cols), op.referent_table,
-                               ", ".join(op.remote_cols)), _ADD_HELP)]
+        cols = list(op.local_cols)
+        return [("add_fk", getattr(op, "source_schema", None), t, cols[0] if len(cols) == 1 else None,
+                 "foreign key %son `%s` (%s) -> `%s` (%s) is declared by the models but missing from the "
+                 "database" % ("`%s` " % op.constraint_name if op.constraint_name else "", t, ", ".join(cols),
+                               op.referent_table, ", ".join(op.remote_cols)), _ADD_HELP)]
     if isinstance(op, A.AddConstraintOp):
         t = getattr(op, "table_name", None) or getattr(op, "source_table", None)
         cols = getattr(op, "columns", None)
@@ -1884,6 +1898,7 @@ def unregistered_findings(project, models):
                 add_md(value)
             elif isinstance(value, Table):
                 add_md(value.metadata)
+    models = ModelIndex(project)
     target_keys = set(_table_keys(targets))
     include_object = (project.context_opts or {}).get("include_object")
     base_module = models.base_module_of(targets)
@@ -1912,11 +1927,12 @@ def unregistered_findings(project, models):
             if on_target:
                 module = _module_name_for(file) if file else None
                 message = ("table `%s`%s is not on the metadata env.py gives Alembic: autogenerate never "
-                           "sees it, because nothing env.py imports imports %s"
+                           "sees it, because env.py never imports %s"
                            % (key, where, "`%s`" % module if module else "its module"))
+                base_rel = os.path.relpath(base_module, project.root) if base_module else None
                 help = "Import %s in env.py%s." % (
                     module or "the module that declares it",
-                    " or in %s" % base_module if base_module and base_module != module else "")
+                    " or in %s" % base_rel if base_rel and base_module != file else "")
             else:
                 message = ("table `%s`%s is declared on a different MetaData than the target_metadata env.py "
                            "gives Alembic: autogenerate never sees it" % (key, where))
@@ -2475,8 +2491,7 @@ class Verifier(object):
                 return
             f = step_failure_finding(
                 "data-upgrade-failed", failure, self.project,
-                extra_message=" on a database with rows in every table (%d rows in %d tables)" % (
-                    sum(filled.values()), len([v for v in filled.values() if v])),
+                extra_message=" on a database with rows in every table (%s)" % _rows_text(filled),
                 help=_data_help(failure.exc, _statement(failure.exc)))
             f["message"] = f["message"].replace("upgrade of", "upgrade of", 1)
             if filler.notes:
@@ -2540,7 +2555,10 @@ class Verifier(object):
             file = os.path.abspath(frames[-1].filename) if frames else t.file
             line = frames[-1].lineno if frames else t.line
             what = "loading its data" if method == "load_data" else method.replace("_", " ")
-            text = str(e).strip() or type(e).__name__
+            text = str(e).strip()
+            if not text and isinstance(e, AssertionError) and frames and frames[-1].line:
+                text = frames[-1].line.strip()
+            text = text or type(e).__name__
             self.add(finding(
                 "data-test-failed",
                 "data test %s for revision %s failed while %s: %s%s" % (
@@ -2554,6 +2572,12 @@ class Verifier(object):
             return False
         finally:
             engine.dispose()
+
+
+def _rows_text(filled):
+    rows = sum(filled.values())
+    tables = len([v for v in filled.values() if v])
+    return "%d row%s in %d table%s" % (rows, "" if rows == 1 else "s", tables, "" if tables == 1 else "s")
 
 
 def _data_help(exc, statement):
