@@ -1745,6 +1745,75 @@ def _rename_findings(added_cols, removed_cols, added_tables, removed_tables, dia
     return out
 
 
+def enum_findings(conn, project, models, mctx, existing):
+    """Enum values the models and the database disagree on, which autogenerate misses:
+    PostgreSQL enum types (never compared) and MySQL ENUM columns (older Alembic)."""
+    if conn.dialect.name == "postgresql":
+        return pg_enum_findings(conn, project, models)
+    if conn.dialect.name in ("mysql", "mariadb"):
+        return mysql_enum_findings(conn, project, models, mctx, existing)
+    return []
+
+
+def _model_enum_columns(project):
+    import sqlalchemy as sa
+
+    include_object = (project.context_opts or {}).get("include_object")
+    for md in project.target_metadatas():
+        for table in md.tables.values():
+            if include_object is not None:
+                try:
+                    if not include_object(table, table.name, "table", False, None):
+                        continue
+                except Exception:
+                    pass
+            for col in table.columns:
+                t = col.type
+                if isinstance(t, sa.types.TypeDecorator):
+                    t = t.impl
+                if isinstance(t, sa.Enum) and getattr(t, "native_enum", True):
+                    yield table, col, t
+
+
+def mysql_enum_findings(conn, project, models, mctx, existing):
+    import sqlalchemy as sa
+
+    seen = set((f.get("table"), f.get("column")) for f in existing
+               if f.get("code") == "drift" and f.get("operation") == "modify_type")
+    out = []
+    insp = sa.inspect(conn)
+    cache = {}
+    try:
+        for table, col, t in _model_enum_columns(project):
+            if (table.name, col.name) in seen:
+                continue
+            key = (table.schema, table.name)
+            if key not in cache:
+                try:
+                    cache[key] = dict((c["name"], c) for c in insp.get_columns(table.name, schema=table.schema))
+                except Exception:
+                    cache[key] = {}
+            reflected = cache[key].get(col.name)
+            db_labels = list(getattr(reflected["type"], "enums", None) or []) if reflected else []
+            if not reflected or not db_labels or db_labels == list(t.enums):
+                continue
+            from alembic.operations import ops as A
+
+            op = A.AlterColumnOp(table.name, col.name, schema=table.schema, modify_type=col.type,
+                                 existing_type=reflected["type"], existing_nullable=reflected.get("nullable"))
+            code = _render([A.ModifyTableOps(table.name, [op], schema=table.schema)], mctx, project.context_opts)
+            file, line = models.column(table.key, col.name)
+            out.append(finding(
+                "drift",
+                "column `%s.%s` is %s in the database but %s in the model" % (
+                    table.name, col.name, _type_str(reflected["type"], conn.dialect), _type_str(col.type, conn.dialect)),
+                help=_MODIFY_HELP, file=file, line=line, table=table.name, column=col.name, details=code,
+                operation="modify_type"))
+    finally:
+        _end(conn, ok=True)
+    return out
+
+
 def pg_enum_findings(conn, project, models):
     """Alembic's autogenerate does not compare the values of PostgreSQL enum types: do it."""
     import sqlalchemy as sa
@@ -2034,10 +2103,20 @@ class Verifier(object):
         emit({"event": "step", "step": "upgrade" if step.is_upgrade else "downgrade",
               "revision": _step_rev(step), "check": self.current_check})
 
+    CHECK_LABELS = {
+        "upgrade": "upgrade heads",
+        "drift": "compare the database with the models",
+        "unregistered": "find models env.py does not import",
+        "roundtrip": "downgrade base, upgrade heads",
+        "stairway": "stairway (each revision down and up)",
+        "data_upgrade": "data upgrade",
+        "data_tests": "project data tests",
+    }
+
     @contextlib.contextmanager
     def check(self, name):
         self.current_check = name
-        emit({"event": "step", "step": name, "check": name})
+        emit({"event": "step", "step": self.CHECK_LABELS.get(name, name), "check": name})
         t0 = time.perf_counter()
         try:
             yield
@@ -2147,7 +2226,7 @@ class Verifier(object):
         if drift_state is not None:
             mctx, ups, downs = drift_state
             self.findings.extend(drift_findings(self.project, mctx, ups, self.models, unregistered_keys))
-            self.findings.extend(pg_enum_findings(self.conn, self.project, self.models))
+            self.findings.extend(enum_findings(self.conn, self.project, self.models, mctx, self.findings))
             if ups and any(u.ops for u in ups):
                 from alembic.operations import ops as A
                 opts = self.project.context_opts
@@ -3107,7 +3186,7 @@ def status_action(req, stack):
         if mctx is not None and project is not None:
             models = ModelIndex(project)
             found = drift_findings(project, mctx, ups, models)
-            found.extend(pg_enum_findings(conn, project, models))
+            found.extend(enum_findings(conn, project, models, mctx, found))
             for f in found:
                 if f["code"] == "drift":
                     f["message"] = _status_wording(f)
