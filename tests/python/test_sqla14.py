@@ -1,0 +1,40 @@
+"""The same scenarios with SQLAlchemy 1.4 and Alembic 1.8 (scripts/setup-python --sqla14).
+
+Uses ALEMBOT_SQLA14_PYTHON, else .venv-sqla14/bin/python. A missing environment fails
+the tests (run `scripts/setup-python --sqla14`); ALEMBOT_SKIP_SQLA14=1 skips them on purpose.
+"""
+
+import os
+import unittest
+
+from tests.python import harness as h
+from tests.python import test_scenarios, test_status
+
+SQLA14 = os.environ.get("ALEMBOT_SQLA14_PYTHON") or os.path.join(h.REPO, ".venv-sqla14", "bin", "python")
+SKIP = os.environ.get("ALEMBOT_SKIP_SQLA14") == "1"
+
+
+class _Needs14(object):
+    python_exe = SQLA14
+
+    def setUp(self):
+        if SKIP:
+            self.skipTest("ALEMBOT_SKIP_SQLA14=1")
+        if not os.path.exists(SQLA14):
+            self.fail("no SQLAlchemy 1.4 environment at %s: run scripts/setup-python --sqla14 "
+                      "(or set ALEMBOT_SKIP_SQLA14=1)" % SQLA14)
+
+
+class VerifyScenariosSqla14(_Needs14, test_scenarios.VerifyScenarios):
+    def test_versions(self):
+        final = h.result_or_fail(h.run_helper({"action": "probe"}, self.python_exe))
+        self.assertTrue(final["versions"]["sqlalchemy"].startswith("1.4"))
+        self.assertTrue(final["versions"]["alembic"].startswith("1.8"))
+
+
+class StatusCasesSqla14(_Needs14, test_status.StatusCases):
+    pass
+
+
+if __name__ == "__main__":
+    unittest.main()
