@@ -49,6 +49,10 @@ pub enum Command {
     /// Static check of a change: model edits without a migration, the
     /// revision graph, risky migrations. Milliseconds, no database.
     Check(CheckArgs),
+    /// The static check, then the project's migrations run on a throwaway
+    /// database: upgrade, drift against the models, downgrade round trips,
+    /// upgrades over data.
+    Verify(VerifyArgs),
     /// Manage the git pre-commit hook.
     Hook(HookArgs),
 }
@@ -96,6 +100,45 @@ pub struct CheckArgs {
         value_delimiter = ','
     )]
     pub environments: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub range: RangeArgs,
+
+    /// Ignore the change: every check on the whole history (also outside git).
+    #[arg(long, conflicts_with_all = ["base", "head", "staged"])]
+    pub all: bool,
+
+    /// Where the throwaway databases come from: sqlite, postgres-ephemeral,
+    /// docker:IMAGE, or a server URL (alembot creates and drops its own database there).
+    #[arg(long, value_name = "PROVIDER", env = "ALEMBOT_DATABASE")]
+    pub database: Option<String>,
+
+    /// Only these environments (repeatable).
+    #[arg(
+        long = "env",
+        value_name = "NAME",
+        env = "ALEMBOT_ENV",
+        value_delimiter = ','
+    )]
+    pub environments: Vec<String>,
+
+    /// Bound on the whole job, in seconds (default 600).
+    #[arg(long, value_name = "SECONDS", env = "ALEMBOT_TIMEOUT")]
+    pub timeout: Option<u64>,
+
+    /// The project's Python interpreter (default: the active virtual environment, else python3).
+    #[arg(long, value_name = "PATH", env = "ALEMBOT_PYTHON")]
+    pub python: Option<String>,
+
+    /// How many environments run at once.
+    #[arg(long, value_name = "N", env = "ALEMBOT_JOBS")]
+    pub jobs: Option<usize>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Which change to look at. Without flags: the working tree and index

@@ -21,6 +21,21 @@ pub enum Error {
     },
     #[error(transparent)]
     Hook(#[from] crate::hook::HookError),
+    #[error(transparent)]
+    Job(#[from] crate::job::JobError),
+    #[error(transparent)]
+    Provider(#[from] crate::job::provider::ProviderError),
     #[error("{0}")]
     Usage(String),
+}
+
+impl Error {
+    /// 2 for usage, configuration and environment errors; 130 / 143 when
+    /// a signal stopped the job.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Job(e) => e.exit_code(),
+            _ => 2,
+        }
+    }
 }

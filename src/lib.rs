@@ -14,6 +14,7 @@ pub mod detect;
 pub mod error;
 pub mod findings;
 pub mod hook;
+pub mod job;
 pub mod models;
 pub mod python;
 pub mod report;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
     };
     match &cli.command {
         Command::Check(args) => commands::check::run(&globals, args),
+        Command::Verify(args) => commands::verify::run(&globals, args),
         Command::Hook(args) => commands::hook::run(&globals, args),
     }
 }

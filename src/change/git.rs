@@ -405,6 +405,54 @@ impl Source {
         Ok(out)
     }
 
+    /// Where the new side's files can be run from: the working tree itself
+    /// when it holds them, otherwise `None` (export them first).
+    pub fn new_side_on_disk(&self) -> Option<&Path> {
+        match &self.new {
+            NewSide::Workdir => Some(&self.root),
+            NewSide::Index(_) => None,
+            NewSide::Tree(oid) => {
+                // A pull-request checkout usually is the head commit.
+                let repo = self.repo.as_ref()?;
+                let head = repo.head().ok()?.peel_to_tree().ok()?;
+                if head.id() != *oid {
+                    return None;
+                }
+                let mut opts = git2::StatusOptions::new();
+                opts.include_untracked(false).include_ignored(false);
+                let clean = repo.statuses(Some(&mut opts)).ok()?.is_empty();
+                clean.then_some(self.root.as_path())
+            }
+        }
+    }
+
+    /// Writes the new side's files into `dir` (the index for a staged
+    /// change, the head commit of a range), so the project can run from it.
+    pub fn export_new_side(&self, dir: &Path) -> Result<(), ChangeError> {
+        let Some(repo) = &self.repo else {
+            return Ok(());
+        };
+        let mut opts = git2::build::CheckoutBuilder::new();
+        opts.target_dir(dir).force().recreate_missing(true);
+        match &self.new {
+            NewSide::Index(_) => {
+                let mut index = git("reading the index", repo.index())?;
+                git(
+                    "exporting the staged files",
+                    repo.checkout_index(Some(&mut index), Some(&mut opts)),
+                )
+            }
+            NewSide::Tree(oid) => {
+                let tree = git("reading the head tree", repo.find_tree(*oid))?;
+                git(
+                    "exporting the head commit",
+                    repo.checkout_tree(tree.as_object(), Some(&mut opts)),
+                )
+            }
+            NewSide::Workdir => Ok(()),
+        }
+    }
+
     /// Every file on `side` whose name (last component) is one of `names`:
     /// finds configuration files without listing the whole tree.
     pub fn files_named(&self, side: Side, names: &[&str]) -> Result<Vec<String>, ChangeError> {

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod hook;
+pub mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

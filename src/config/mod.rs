@@ -186,6 +186,9 @@ pub struct Settings {
     pub discovered: bool,
     pub ignore: GlobSet,
     pub levels: BTreeMap<String, Level>,
+    /// `--python` / `ALEMBOT_PYTHON`: wins over every configured interpreter.
+    pub python_override: Option<String>,
+    /// `python:` at the top of the configuration file.
     pub python: Option<String>,
     pub database: String,
     pub timeout: Duration,
@@ -304,7 +307,8 @@ impl Settings {
             discovered,
             ignore,
             levels,
-            python: overrides.python.clone().or(cfg.python.clone()),
+            python_override: overrides.python.clone(),
+            python: cfg.python.clone(),
             database: overrides
                 .database
                 .clone()

@@ -1,0 +1,340 @@
+//! The dynamic job: throwaway databases, the project's own migrations run
+//! by the embedded Python helper, and cleanup that always happens.
+//!
+//! `run` owns a small tokio runtime. It races the job against the timeout,
+//! Ctrl-C and SIGTERM; whichever ends it, the job's futures are dropped
+//! (which kills the helpers' process groups) and the janitor then removes
+//! every database, cluster, container and temporary file the run created.
+
+pub mod cleanup;
+pub mod helper;
+pub mod progress;
+pub mod protocol;
+pub mod provider;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cleanup::{Cleanup, Janitor};
+use helper::{Helper, HelperError};
+use progress::Progress;
+use protocol::{Checks, Request, VerifyResult};
+use provider::{ProviderError, ProviderSpec, Server};
+
+/// What one environment's helper run needs.
+#[derive(Debug, Clone)]
+pub struct EnvPlan {
+    pub name: String,
+    pub python: String,
+    pub request: Request,
+}
+
+#[derive(Debug, Clone)]
+pub struct JobPlan {
+    pub envs: Vec<EnvPlan>,
+    pub provider: ProviderSpec,
+    pub jobs: usize,
+    pub timeout: Duration,
+    /// Show a progress line (stderr is a terminal).
+    pub progress: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Helper(#[from] HelperError),
+    #[error("the job timed out after {} s and was stopped; everything it created was removed\n  help: raise --timeout (or `timeout:` in .alembot.yml)", .0.as_secs())]
+    TimedOut(Duration),
+    #[error("interrupted by {0}; everything the job created was removed")]
+    Interrupted(&'static str),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl JobError {
+    /// The process exit code for this error: 130/143 for signals (the
+    /// shell convention), 2 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            JobError::Interrupted("SIGINT") => 130,
+            JobError::Interrupted(_) => 143,
+            _ => 2,
+        }
+    }
+}
+
+/// One environment's outcome.
+#[derive(Debug, Clone)]
+pub struct EnvOutcome {
+    pub name: String,
+    pub database: String,
+    pub result: VerifyResult,
+}
+
+/// The outcome of a run, and anything cleanup could not remove.
+#[derive(Debug, Clone, Default)]
+pub struct JobOutcome {
+    pub envs: Vec<EnvOutcome>,
+    pub provider: String,
+    pub cleanup_errors: Vec<String>,
+}
+
+/// Runs the plan to the end (or to the timeout, or to a signal), then
+/// cleans up. Blocking; builds its own runtime.
+pub fn run(plan: JobPlan) -> Result<JobOutcome, JobError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(plan.jobs.clamp(1, 4))
+        .enable_all()
+        .build()
+        .map_err(|source| JobError::Io {
+            context: "starting the job runtime".into(),
+            source,
+        })?;
+    runtime.block_on(supervise(plan))
+}
+
+async fn supervise(plan: JobPlan) -> Result<JobOutcome, JobError> {
+    let janitor = Arc::new(Janitor::new());
+    let progress = Arc::new(Progress::new(plan.progress));
+    let timeout = plan.timeout;
+    let job = run_envs(plan, Arc::clone(&janitor), Arc::clone(&progress));
+    let ended = tokio::select! {
+        result = tokio::time::timeout(timeout, job) => match result {
+            Ok(r) => r,
+            Err(_) => Err(JobError::TimedOut(timeout)),
+        },
+        signal = wait_for_signal() => Err(JobError::Interrupted(signal)),
+    };
+    progress.set_global("cleaning up");
+    let cleanup_errors = janitor.run_all().await;
+    progress.finish();
+    for e in &cleanup_errors {
+        tracing::warn!("{e}");
+    }
+    ended.map(|mut outcome| {
+        outcome.cleanup_errors = cleanup_errors;
+        outcome
+    })
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> &'static str {
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
+}
+
+fn run_id() -> String {
+    format!("{}-{:08x}", std::process::id(), fastrand::u32(..))
+}
+
+async fn run_envs(
+    plan: JobPlan,
+    janitor: Arc<Janitor>,
+    progress: Arc<Progress>,
+) -> Result<JobOutcome, JobError> {
+    let run_dir = tempfile::Builder::new()
+        .prefix("alembot-run-")
+        .tempdir()
+        .map(tempfile::TempDir::keep)
+        .map_err(|source| JobError::Io {
+            context: "creating a temporary directory".into(),
+            source,
+        })?;
+    janitor.register(Cleanup::RemoveDir(run_dir.clone()));
+    let first_python = plan
+        .envs
+        .first()
+        .map(|e| e.python.clone())
+        .unwrap_or_else(|| "python3".into());
+    let base = Helper::install(first_python, &run_dir).map_err(|source| JobError::Io {
+        context: format!("writing the job helper into {}", run_dir.display()),
+        source,
+    })?;
+    janitor.set_helper(base.clone());
+    // An unusable interpreter is an environment error: say so before
+    // creating anything.
+    let pythons: BTreeSet<String> = plan.envs.iter().map(|e| e.python.clone()).collect();
+    for python in pythons {
+        progress.set_global(&format!("checking {python}"));
+        let helper = Helper {
+            python,
+            script: base.script.clone(),
+        };
+        let probe = Request {
+            action: "probe",
+            ..Request::default()
+        };
+        helper.call(&probe, None, &|_| {}).await?;
+    }
+    progress.set_global(&format!("starting {}", plan.provider));
+    let server = Arc::new(Server::start(&plan.provider, &janitor, &base, &run_id()).await?);
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(plan.jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, env) in plan.envs.into_iter().enumerate() {
+        let (janitor, progress, server, semaphore) = (
+            Arc::clone(&janitor),
+            Arc::clone(&progress),
+            Arc::clone(&server),
+            Arc::clone(&semaphore),
+        );
+        let helper = Helper {
+            python: env.python.clone(),
+            script: base.script.clone(),
+        };
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire().await;
+            let outcome = run_env(env, &helper, &server, &janitor, &progress).await;
+            (index, outcome)
+        });
+    }
+    let mut outcomes: Vec<(usize, EnvOutcome)> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((index, Ok(outcome))) => outcomes.push((index, outcome)),
+            Ok((_, Err(e))) => return Err(e),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => {}
+        }
+    }
+    outcomes.sort_by_key(|(i, _)| *i);
+    Ok(JobOutcome {
+        envs: outcomes.into_iter().map(|(_, o)| o).collect(),
+        provider: server.shown.clone(),
+        cleanup_errors: Vec::new(),
+    })
+}
+
+async fn run_env(
+    env: EnvPlan,
+    helper: &Helper,
+    server: &Server,
+    janitor: &Janitor,
+    progress: &Progress,
+) -> Result<EnvOutcome, JobError> {
+    progress.set(&env.name, "creating the database");
+    let database = server.database(janitor, helper).await?;
+    let mut request = env.request.clone();
+    request.action = "verify";
+    request.database_url = Some(database.url.clone());
+    let name = env.name.clone();
+    let on_event = |event: &protocol::Event| {
+        if let protocol::Event::Step { step, revision, .. } = event {
+            let text = match revision {
+                Some(r) => format!("{step} {}", &r[..r.len().min(12)]),
+                None => step.clone(),
+            };
+            progress.set(&name, &text);
+        }
+    };
+    let result = helper.call(&request, None, &on_event).await;
+    progress.set(&env.name, "dropping the database");
+    for e in janitor.run(database.cleanup).await {
+        tracing::warn!("{e}");
+    }
+    progress.done(&env.name);
+    let map = result?;
+    let result: VerifyResult =
+        serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| {
+            JobError::Helper(HelperError::Internal {
+                message: format!("unexpected verify result: {e}"),
+                stderr: Vec::new(),
+            })
+        })?;
+    Ok(EnvOutcome {
+        name: env.name,
+        database: database.shown,
+        result,
+    })
+}
+
+/// The interpreter for an environment: the command line (or
+/// `ALEMBOT_PYTHON`), the environment's `python:`, the file's `python:`,
+/// the active virtual environment, then `python3`.
+pub fn choose_python(
+    override_: Option<&str>,
+    env_python: Option<&str>,
+    file_python: Option<&str>,
+    root: &std::path::Path,
+) -> String {
+    let chosen = override_
+        .or(env_python)
+        .or(file_python)
+        .map(str::to_string)
+        .or_else(|| {
+            std::env::var_os("VIRTUAL_ENV").map(|v| {
+                PathBuf::from(v)
+                    .join(if cfg!(windows) {
+                        "Scripts/python.exe"
+                    } else {
+                        "bin/python"
+                    })
+                    .display()
+                    .to_string()
+            })
+        })
+        .unwrap_or_else(|| "python3".into());
+    // `.venv/bin/python` in a configuration means the project's, not the
+    // current directory's.
+    if chosen.contains('/') && !std::path::Path::new(&chosen).is_absolute() {
+        root.join(&chosen).display().to_string()
+    } else {
+        chosen
+    }
+}
+
+/// The checks of a verify request.
+pub fn checks(
+    all: bool,
+    added: &[String],
+    base_heads: &[String],
+    data_tests: Option<String>,
+) -> Checks {
+    Checks {
+        upgrade: true,
+        drift: true,
+        roundtrip: true,
+        stairway: Some(if all {
+            serde_json::Value::String("all".into())
+        } else {
+            serde_json::Value::Array(
+                added
+                    .iter()
+                    .cloned()
+                    .map(serde_json::Value::String)
+                    .collect(),
+            )
+        }),
+        data_upgrade: (!all && !added.is_empty() && !base_heads.is_empty()).then(|| {
+            protocol::DataUpgrade {
+                base_heads: base_heads.to_vec(),
+                revisions: added.to_vec(),
+            }
+        }),
+        data_tests,
+        unregistered: true,
+    }
+}
