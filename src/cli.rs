@@ -53,6 +53,9 @@ pub enum Command {
     /// database: upgrade, drift against the models, downgrade round trips,
     /// upgrades over data.
     Verify(VerifyArgs),
+    /// Where live databases stand: their revision against the migration
+    /// files, and whether their schema still matches the models. Read-only.
+    Status(StatusArgs),
     /// Manage the git pre-commit hook.
     Hook(HookArgs),
 }
@@ -136,6 +139,41 @@ pub struct VerifyArgs {
     /// How many environments run at once.
     #[arg(long, value_name = "N", env = "ALEMBOT_JOBS")]
     pub jobs: Option<usize>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A live database to inspect (repeatable, one per environment or
+    /// product); `ENV=URL` checks it against one environment only.
+    /// Credentials are never printed.
+    #[arg(
+        long = "database",
+        value_name = "URL",
+        required = true,
+        env = "ALEMBOT_STATUS_DATABASE",
+        value_delimiter = ' '
+    )]
+    pub databases: Vec<String>,
+
+    /// Only these environments (repeatable).
+    #[arg(
+        long = "env",
+        value_name = "NAME",
+        env = "ALEMBOT_ENV",
+        value_delimiter = ','
+    )]
+    pub environments: Vec<String>,
+
+    /// The project's Python interpreter (default: the active virtual environment, else python3).
+    #[arg(long, value_name = "PATH", env = "ALEMBOT_PYTHON")]
+    pub python: Option<String>,
+
+    /// Bound on the whole check, in seconds.
+    #[arg(long, value_name = "SECONDS", env = "ALEMBOT_TIMEOUT")]
+    pub timeout: Option<u64>,
 
     #[command(flatten)]
     pub output: OutputArgs,

@@ -19,6 +19,7 @@ pub mod models;
 pub mod python;
 pub mod report;
 pub mod schema;
+pub mod status;
 
 pub use commands::Exit;
 pub use error::Error;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
     match &cli.command {
         Command::Check(args) => commands::check::run(&globals, args),
         Command::Verify(args) => commands::verify::run(&globals, args),
+        Command::Status(args) => commands::status::run(&globals, args),
         Command::Hook(args) => commands::hook::run(&globals, args),
     }
 }

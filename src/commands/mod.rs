@@ -2,6 +2,8 @@
 
 pub mod check;
 pub mod hook;
+pub mod plan;
+pub mod status;
 pub mod verify;
 
 use std::io::{IsTerminal, Write};
@@ -19,6 +21,9 @@ use crate::report::{Format, RenderOptions, render};
 pub enum Exit {
     Clean,
     Findings,
+    /// The report was written, but something could not be checked at all
+    /// (a database that cannot be reached): exit code 2.
+    Incomplete,
 }
 
 impl Exit {
@@ -34,6 +39,7 @@ impl Exit {
         match self {
             Exit::Clean => 0,
             Exit::Findings => 1,
+            Exit::Incomplete => 2,
         }
     }
 }

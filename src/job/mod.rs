@@ -338,3 +338,92 @@ pub fn checks(
         unregistered: true,
     }
 }
+
+/// One `status` call: an environment checked against one live database.
+#[derive(Debug, Clone)]
+pub struct StatusCall {
+    pub environment: String,
+    pub python: String,
+    pub request: Request,
+}
+
+/// Runs read-only `status` calls (no databases are created), at most
+/// `jobs` at a time, under the same timeout and signal handling as verify.
+pub fn run_status(
+    calls: Vec<StatusCall>,
+    jobs: usize,
+    timeout: Duration,
+) -> Result<Vec<Result<protocol::StatusResult, HelperError>>, JobError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(jobs.clamp(1, 4))
+        .enable_all()
+        .build()
+        .map_err(|source| JobError::Io {
+            context: "starting the job runtime".into(),
+            source,
+        })?;
+    runtime.block_on(async move {
+        let janitor = Arc::new(Janitor::new());
+        let work = status_calls(calls, jobs, Arc::clone(&janitor));
+        let ended = tokio::select! {
+            r = tokio::time::timeout(timeout, work) => r.unwrap_or(Err(JobError::TimedOut(timeout))),
+            signal = wait_for_signal() => Err(JobError::Interrupted(signal)),
+        };
+        janitor.run_all().await;
+        ended
+    })
+}
+
+async fn status_calls(
+    calls: Vec<StatusCall>,
+    jobs: usize,
+    janitor: Arc<Janitor>,
+) -> Result<Vec<Result<protocol::StatusResult, HelperError>>, JobError> {
+    let run_dir = tempfile::Builder::new()
+        .prefix("alembot-run-")
+        .tempdir()
+        .map(tempfile::TempDir::keep)
+        .map_err(|source| JobError::Io {
+            context: "creating a temporary directory".into(),
+            source,
+        })?;
+    janitor.register(Cleanup::RemoveDir(run_dir.clone()));
+    let base = Helper::install("python3".into(), &run_dir).map_err(|source| JobError::Io {
+        context: format!("writing the job helper into {}", run_dir.display()),
+        source,
+    })?;
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, call) in calls.into_iter().enumerate() {
+        let semaphore = Arc::clone(&semaphore);
+        let helper = Helper {
+            python: call.python.clone(),
+            script: base.script.clone(),
+        };
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire().await;
+            let result = helper
+                .call(&call.request, None, &|_| {})
+                .await
+                .and_then(|map| {
+                    serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| {
+                        HelperError::Internal {
+                            message: format!("unexpected status result: {e}"),
+                            stderr: Vec::new(),
+                        }
+                    })
+                });
+            (index, result)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(pair) => out.push(pair),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => {}
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    Ok(out.into_iter().map(|(_, r)| r).collect())
+}

@@ -1,0 +1,151 @@
+//! What the commands that run the project (verify, status) tell the Python
+//! helper about an environment, and how its answers come back.
+
+use std::path::Path;
+
+use crate::change::{Side, Source};
+use crate::config::paths::{is_excluded_dir_path, is_test_file, is_under, parent_dir};
+use crate::config::{Environment, Models, Settings, declares_tables};
+use crate::error::Error;
+use crate::findings::{Finding, Severity};
+use crate::job::protocol::{HelperFinding, Request};
+
+/// The request fields that describe `env` as it stands in `tree`.
+pub fn env_request(
+    source: &Source,
+    settings: &Settings,
+    env: &Environment,
+    tree: &Path,
+    action: &'static str,
+) -> Result<Request, Error> {
+    let abs = |rel: &str| tree.join(rel).display().to_string();
+    let model_files = model_files(source, settings, env)?
+        .into_iter()
+        .map(|p| abs(&p))
+        .collect();
+    Ok(Request {
+        action,
+        project_root: abs(&env.project_root),
+        alembic_ini: env
+            .alembic_ini
+            .as_deref()
+            .or(env.pyproject.as_deref())
+            .map(abs),
+        ini_section: env.ini_section.clone(),
+        // With an ini Alembic resolves the location itself (package
+        // resources included); without one the helper needs it.
+        script_location: (env.alembic_ini.is_none() && env.pyproject.is_none())
+            .then(|| abs(&env.script_location)),
+        database_url: None,
+        url_env_vars: env.database_url_env.clone(),
+        version_table: env.version_table.clone(),
+        version_table_schema: env.version_table_schema.clone(),
+        setup_sql: env.setup_sql.clone(),
+        model_files,
+        checks: None,
+        server_url: None,
+        name: None,
+    })
+}
+
+/// The environment's model modules (for `unregistered-model`): the
+/// configured globs, or the Python files under its project that declare
+/// tables.
+pub fn model_files(
+    source: &Source,
+    settings: &Settings,
+    env: &Environment,
+) -> Result<Vec<String>, Error> {
+    let scope = match &env.models {
+        Models::Globs { .. } => "",
+        Models::ByContent { scope } => scope.as_str(),
+    };
+    let mut out = Vec::new();
+    for path in source.files_under(Side::New, scope)? {
+        if !path.ends_with(".py")
+            || settings.is_ignored(&path)
+            || settings
+                .environments
+                .iter()
+                .any(|e| e.owns_migration_path(&path))
+        {
+            continue;
+        }
+        match &env.models {
+            Models::Globs { set, .. } => {
+                if set.is_match(&path) {
+                    out.push(path);
+                }
+            }
+            Models::ByContent { scope } => {
+                if !is_under(&path, scope)
+                    || is_excluded_dir_path(parent_dir(&path))
+                    || is_test_file(&path)
+                {
+                    continue;
+                }
+                let Some(bytes) = source.read(Side::New, &path)? else {
+                    continue;
+                };
+                if declares_tables(&String::from_utf8_lossy(&bytes)) {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A helper finding with its paths made repository-relative.
+pub fn convert(f: &HelperFinding, environment: &str, tree: &Path) -> Finding {
+    let severity = match f.severity.as_str() {
+        "error" => Severity::Error,
+        "notice" => Severity::Notice,
+        _ => Severity::Warning,
+    };
+    let mut finding = Finding::new(&f.code, severity, f.message.clone()).in_env(environment);
+    let tree_str = tree.display().to_string();
+    let canonical = tree.canonicalize().ok().map(|p| p.display().to_string());
+    let relative = |p: &str| -> Option<String> {
+        [Some(tree_str.as_str()), canonical.as_deref()]
+            .into_iter()
+            .flatten()
+            .find_map(|root| {
+                p.strip_prefix(root)
+                    .map(|r| r.trim_start_matches('/').to_string())
+            })
+    };
+    if let Some(file) = &f.file {
+        match relative(file) {
+            Some(rel) => finding = finding.at(rel, f.line),
+            // Outside the project (an installed package): keep it out of
+            // locations, where a code-scanning upload would reject it.
+            None => {
+                finding.details = Some(format!(
+                    "in {file}{}",
+                    f.line.map(|l| format!(":{l}")).unwrap_or_default()
+                ));
+            }
+        }
+    }
+    let scrub = |text: &str| {
+        let mut t = text.replace(&format!("{tree_str}/"), "");
+        if let Some(c) = &canonical {
+            t = t.replace(&format!("{c}/"), "");
+        }
+        t
+    };
+    finding.message = scrub(&finding.message);
+    finding.help = f.help.as_deref().map(scrub);
+    finding.table = f.table.clone();
+    finding.column = f.column.clone();
+    finding.revision = f.revision.clone();
+    if let Some(d) = &f.details {
+        let d = scrub(d);
+        finding.details = Some(match finding.details.take() {
+            Some(prefix) => format!("{prefix}\n{d}"),
+            None => d,
+        });
+    }
+    finding
+}
