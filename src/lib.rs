@@ -12,6 +12,7 @@ pub mod config;
 pub mod detect;
 pub mod error;
 pub mod findings;
+pub mod github;
 pub mod models;
 pub mod python;
 pub mod report;
