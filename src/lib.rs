@@ -36,5 +36,6 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
     };
     match &cli.command {
         Command::Check(args) => commands::check::run(&globals, args),
+        Command::Github(args) => commands::github::run(&globals, args),
     }
 }

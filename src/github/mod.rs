@@ -8,7 +8,11 @@
 
 pub mod actions;
 pub mod body;
+pub mod client;
 pub mod command;
 pub mod event;
+pub mod publish;
 pub mod retry;
 pub mod signature;
+
+pub use client::{Github, GithubError, RepoName};
