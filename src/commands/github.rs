@@ -122,6 +122,9 @@ async fn on_event(globals: &Globals, args: &GithubArgs) -> Result<Exit, Error> {
     }
 
     let (name, payload) = read_event(args)?;
+    if name == "workflow_run" {
+        return Err(workflow_run_hint());
+    }
     match event::decode(&name, &payload)? {
         Event::PullRequest(e) => {
             if !e.runs_checks() {
@@ -138,10 +141,16 @@ async fn on_event(globals: &Globals, args: &GithubArgs) -> Result<Exit, Error> {
             check_and_publish(globals, args, None, target, true).await
         }
         Event::IssueComment(e) => on_comment(globals, args, e).await,
-        Event::WorkflowRun(_) => Err(Error::Usage(
-            "on `workflow_run`, run `alembot github publish --report FILE` with the report the pull request's run saved (docs/github.md)".into(),
-        )),
+        Event::WorkflowRun(_) => Err(workflow_run_hint()),
     }
+}
+
+/// A `workflow_run` job publishes what a pull request's run saved; it
+/// checks nothing itself (its checkout would be the default branch).
+fn workflow_run_hint() -> Error {
+    Error::Usage(
+        "on `workflow_run`, run `alembot github publish --report FILE` with the report the pull request's run saved (docs/github.md)".into(),
+    )
 }
 
 /// The event's name and raw payload, its signature checked when one is given.
