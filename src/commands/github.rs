@@ -746,6 +746,20 @@ async fn publish_saved(args: &PublishArgs) -> Result<Exit, Error> {
         );
         return Ok(Exit::Clean);
     }
+    // The comment to react on must be on this pull request.
+    let mut report = report;
+    if let Some(id) = pr.command_comment {
+        let on_this_pr = matches!(gh.issue_comment(&repo, id).await, Ok(c) if c.is_on(pr.number));
+        if !on_this_pr {
+            eprintln!(
+                "alembot: warning: comment {id} named by the report is not on pull request #{}; not reacting on it",
+                pr.number
+            );
+            if let Some(pr) = report.pull_request.as_mut() {
+                pr.command_comment = None;
+            }
+        }
+    }
     print!("{}", render(&report, Format::Human, &opts));
     let (status, errors) = post(Some(gh), env, &report, &opts, &options).await;
     finish(env, &report, &opts, path, options.fails, status, errors)

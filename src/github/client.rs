@@ -164,6 +164,19 @@ pub struct IssueComment {
     pub user: Option<User>,
     #[serde(default)]
     pub html_url: Option<String>,
+    /// `.../repos/{owner}/{repo}/issues/{number}`: the issue or pull
+    /// request the comment is on.
+    #[serde(default)]
+    pub issue_url: Option<String>,
+}
+
+impl IssueComment {
+    /// Whether the comment is on issue (or pull request) `number`.
+    pub fn is_on(&self, number: u64) -> bool {
+        self.issue_url
+            .as_deref()
+            .is_some_and(|url| url.ends_with(&format!("/issues/{number}")))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -694,6 +707,19 @@ impl Github {
         )
         .await
         .map(drop)
+    }
+
+    /// `GET /repos/{owner}/{repo}/issues/comments/{comment_id}`.
+    pub async fn issue_comment(
+        &self,
+        repo: &RepoName,
+        comment_id: u64,
+    ) -> Result<IssueComment, GithubError> {
+        self.get(
+            repo.path(&format!("/issues/comments/{comment_id}")),
+            "pull-requests: read",
+        )
+        .await
     }
 
     /// `GET /repos/{owner}/{repo}/issues/{issue_number}/comments`, all pages.

@@ -617,3 +617,53 @@ fn the_token_is_never_printed() {
     assert_eq!(REPO, "acme/shop");
     let _ = fixture("pull_request.opened.json");
 }
+
+#[test]
+fn the_fork_safe_recheck_reacts_only_on_its_own_pull_request() {
+    let (project, fake, runner) = setup();
+    fake.set_permission("alice", "write", "write");
+    fake.add_issue_comment_with_id(COMMENT, PR, "alice", "/alembot recheck");
+    let elsewhere = fake.add_issue_comment(8, "bob", "unrelated");
+    runner.event("issue_comment.created.pull_request.json", |_| {});
+    // The read-only job: checks, saves, posts and reacts nothing.
+    let out = runner
+        .alembot(project.path(), &fake, "issue_comment")
+        .args(["--no-publish", "--report-out", "saved.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(fake.state().log.iter().all(|l| l.method == "GET"));
+    let saved = project.path().join("saved.json");
+
+    // The publishing job reacts on the command comment when it is done.
+    let empty = tempfile::tempdir().unwrap();
+    let out = runner
+        .alembot(empty.path(), &fake, "issue_comment")
+        .args(["publish", "--report"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(fake.state().reactions_on(COMMENT), vec!["+1"]);
+    assert_eq!(fake.state().reports(PR).len(), 1);
+
+    // A report naming a comment elsewhere gets no reaction there.
+    let mut report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&saved).unwrap()).unwrap();
+    report["pull_request"]["command_comment"] = elsewhere.into();
+    fs::write(&saved, report.to_string()).unwrap();
+    let out = runner
+        .alembot(empty.path(), &fake, "issue_comment")
+        .args(["publish", "--report"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not on pull request #7"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(fake.state().reactions_on(elsewhere).is_empty());
+    assert_eq!(fake.state().reports(PR).len(), 1);
+}

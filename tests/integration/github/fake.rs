@@ -548,6 +548,12 @@ fn route(state: &mut State, method: &Method, uri: &Uri, bytes: &[u8]) -> Answer 
             state.issue_comments.push(comment);
             Answer::json(201, json)
         }
+        ("GET", ["issues", "comments", id]) => {
+            match number(id).and_then(|id| state.issue_comments.iter().find(|c| c.id == id)) {
+                Some(c) => Answer::json(200, issue_comment_json(state, c)),
+                None => Answer::error(404, "Not Found"),
+            }
+        }
         ("PATCH", ["issues", "comments", id]) => {
             let text = match body_text(body.as_ref()) {
                 Ok(b) => b,
@@ -1334,6 +1340,7 @@ fn issue_comment_json(state: &State, c: &IssueComment) -> Value {
         "node_id": "IC_x",
         "url": format!("{}/repos/{REPO}/issues/comments/{}", state.base_url, c.id),
         "html_url": format!("https://github.com/{REPO}/pull/{}#issuecomment-{}", c.issue, c.id),
+        "issue_url": format!("{}/repos/{REPO}/issues/{}", state.base_url, c.issue),
         "body": c.body,
         "user": user_json(&c.user),
         "created_at": "2026-11-02T09:00:00Z",
