@@ -126,6 +126,9 @@ struct Fault {
 #[derive(Debug, Default)]
 pub struct State {
     pub base_url: String,
+    /// The API's path on the host: empty for github.com, `/api/v3` for
+    /// GitHub Enterprise Server.
+    pub prefix: String,
     next_id: u64,
     pub pulls: BTreeMap<u64, Pull>,
     /// Issues that are not pull requests.
@@ -203,13 +206,21 @@ pub struct FakeGithub {
 
 impl FakeGithub {
     pub fn start() -> FakeGithub {
+        FakeGithub::start_at("")
+    }
+
+    /// A fake whose API lives under `prefix`, as GitHub Enterprise Server's
+    /// does (`https://HOST/api/v3`); `url` then includes the prefix.
+    pub fn start_at(prefix: &str) -> FakeGithub {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let host = format!("http://{}", listener.local_addr().expect("addr"));
         let state = Arc::new(Mutex::new(State {
-            base_url: url.clone(),
+            base_url: host.clone(),
+            prefix: prefix.to_string(),
             ..State::default()
         }));
+        let url = format!("{host}{prefix}");
         let shared = state.clone();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -485,7 +496,7 @@ fn check_headers(method: &Method, headers: &HeaderMap, bytes: &[u8]) -> Option<A
 
 fn route(state: &mut State, method: &Method, uri: &Uri, bytes: &[u8]) -> Answer {
     let path = uri.path();
-    let Some(rest) = path.strip_prefix(&format!("/repos/{REPO}/")) else {
+    let Some(rest) = path.strip_prefix(&format!("{}/repos/{REPO}/", state.prefix)) else {
         return Answer::error(404, "Not Found");
     };
     let query = parse_query(uri.query().unwrap_or(""));
@@ -1301,11 +1312,16 @@ fn upload_sarif(state: &mut State, body: Option<&Value>) -> Answer {
     let id = format!("47177e22-{:04}-11ed-9bcd-c9e1b1f4e26b", state.sarifs.len());
     Answer::json(
         202,
-        json!({"id": id, "url": format!("{}/repos/{REPO}/code-scanning/sarifs/{id}", state.base_url)}),
+        json!({"id": id, "url": format!("{}/repos/{REPO}/code-scanning/sarifs/{id}", api(state))}),
     )
 }
 
 // --- Resources as GitHub shows them --------------------------------------------
+
+/// The API's URL as the fake's answers show it.
+fn api(state: &State) -> String {
+    format!("{}{}", state.base_url, state.prefix)
+}
 
 fn user_json(login: &str) -> Value {
     let kind = if login.ends_with("[bot]") {
@@ -1319,7 +1335,7 @@ fn user_json(login: &str) -> Value {
 fn pull_json(state: &State, pull: &Pull) -> Value {
     let repo_json = |full: &str| json!({"id": 1, "full_name": full, "name": full.split('/').nth(1), "fork": full != REPO});
     json!({
-        "url": format!("{}/repos/{REPO}/pulls/{}", state.base_url, pull.number),
+        "url": format!("{}/repos/{REPO}/pulls/{}", api(state), pull.number),
         "id": 3_100_000_000u64 + pull.number,
         "number": pull.number,
         "state": "open",
@@ -1338,9 +1354,9 @@ fn issue_comment_json(state: &State, c: &IssueComment) -> Value {
     json!({
         "id": c.id,
         "node_id": "IC_x",
-        "url": format!("{}/repos/{REPO}/issues/comments/{}", state.base_url, c.id),
+        "url": format!("{}/repos/{REPO}/issues/comments/{}", api(state), c.id),
         "html_url": format!("https://github.com/{REPO}/pull/{}#issuecomment-{}", c.issue, c.id),
-        "issue_url": format!("{}/repos/{REPO}/issues/{}", state.base_url, c.issue),
+        "issue_url": format!("{}/repos/{REPO}/issues/{}", api(state), c.issue),
         "body": c.body,
         "user": user_json(&c.user),
         "created_at": "2026-11-02T09:00:00Z",
@@ -1357,7 +1373,7 @@ fn review_json(state: &State, r: &Review) -> Value {
         "body": r.body,
         "state": r.state,
         "html_url": format!("https://github.com/{REPO}/pull/{}#pullrequestreview-{}", r.pull, r.id),
-        "pull_request_url": format!("{}/repos/{REPO}/pulls/{}", state.base_url, r.pull),
+        "pull_request_url": format!("{}/repos/{REPO}/pulls/{}", api(state), r.pull),
         "commit_id": r.commit_id,
         "submitted_at": "2026-11-02T09:00:02Z",
         "author_association": "NONE",
@@ -1369,7 +1385,7 @@ fn review_comment_json(state: &State, c: &ReviewComment) -> Value {
         "id": c.id,
         "node_id": "PRRC_x",
         "pull_request_review_id": c.review_id,
-        "url": format!("{}/repos/{REPO}/pulls/comments/{}", state.base_url, c.id),
+        "url": format!("{}/repos/{REPO}/pulls/comments/{}", api(state), c.id),
         "html_url": format!("https://github.com/{REPO}/pull/{}#discussion_r{}", c.pull, c.id),
         "path": c.path,
         "line": c.line,
@@ -1390,7 +1406,7 @@ fn check_run_json(state: &State, r: &CheckRun) -> Value {
         "external_id": r.external_id.clone().unwrap_or_default(),
         "status": r.status,
         "conclusion": r.conclusion,
-        "url": format!("{}/repos/{REPO}/check-runs/{}", state.base_url, r.id),
+        "url": format!("{}/repos/{REPO}/check-runs/{}", api(state), r.id),
         "html_url": format!("https://github.com/{REPO}/runs/{}", r.id),
         "output": {"title": r.title, "summary": r.summary, "annotations_count": r.annotations.len()},
     })

@@ -725,3 +725,40 @@ async fn the_fake_rejects_what_github_rejects() {
         .unwrap();
     assert_eq!(status(r), 403);
 }
+
+#[tokio::test]
+async fn enterprise_server_api_path_is_kept_for_every_call() {
+    // GITHUB_API_URL on GitHub Enterprise Server is https://HOST/api/v3.
+    let fake = FakeGithub::start_at("/api/v3");
+    fake.add_pull(Pull {
+        number: PR,
+        head_sha: HEAD.into(),
+        head_ref: "add-email".into(),
+        base_sha: BASE.into(),
+        head_repo: REPO.into(),
+        labels: Vec::new(),
+        diff: BTreeMap::from([("app/models.py".to_string(), vec![(9, 15)])]),
+    });
+    for i in 0..120 {
+        fake.add_issue_comment(PR, "bob", &format!("comment {i}"));
+    }
+    let (gh, _) = client(&fake);
+    let mut opts = options(CommentMode::Comment);
+    opts.upload_sarif = true;
+    for _ in 0..2 {
+        assert_ok(&run(&gh, &report(), &opts).await);
+    }
+    let state = fake.state();
+    assert_eq!(
+        state.report_comments(PR).len(),
+        1,
+        "found on page 2 via the Link header"
+    );
+    assert_eq!(state.sarifs.len(), 2, "reqwest honours the path too");
+    assert!(
+        state
+            .log
+            .iter()
+            .all(|l| l.path.starts_with("/api/v3/") && l.status < 400)
+    );
+}
