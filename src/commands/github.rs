@@ -105,7 +105,8 @@ impl Target {
     }
 }
 
-/// Why a run posts nothing, said in the log and the summary.
+/// Whether a run posts its report, and if not, why (said in the log and
+/// the summary).
 enum Posting {
     Publish,
     Skip(String),
@@ -319,7 +320,7 @@ async fn on_comment(
     let login = &e.comment.user.login;
     let comment_id = e.comment.id;
     let permission = gh.permission(&repo, login).await?;
-    let may_write = !args.no_publish;
+    let may_post = !args.no_publish;
     if !permission.may_write() {
         println!(
             "alembot: @{login} has `{}` access; commands need write, maintain or admin",
@@ -328,7 +329,7 @@ async fn on_comment(
                 .as_deref()
                 .unwrap_or(&permission.permission)
         );
-        if bot.unauthorized == Unauthorized::Reply && may_write {
+        if bot.unauthorized == Unauthorized::Reply && may_post {
             reply_once(
                 &gh,
                 &repo,
@@ -352,7 +353,7 @@ async fn on_comment(
         eprintln!("alembot: {error}");
     }
     if !recheck {
-        if may_write {
+        if may_post {
             let body = help_reply(&bot.command, &errors, comment_id);
             reply_once(&gh, &repo, e.issue.number, comment_id, &body).await;
             let reaction = if errors.is_empty() {
@@ -366,13 +367,13 @@ async fn on_comment(
         return Ok(Exit::Clean);
     }
 
-    if may_write {
+    if may_post {
         react(&gh, &repo, Some(comment_id), Reaction::Eyes).await;
     }
     let pr = match gh.pull_request(&repo, e.issue.number).await {
         Ok(pr) => pr,
         Err(err) => {
-            if may_write {
+            if may_post {
                 react(&gh, &repo, Some(comment_id), Reaction::Confused).await;
             }
             return Err(err.into());
@@ -398,7 +399,7 @@ async fn on_comment(
         return Ok(Exit::Clean);
     }
     let result = check_and_publish(globals, args, Some(gh), target, false).await;
-    if result.is_err() && may_write {
+    if result.is_err() && may_post {
         // The run ended before publishing, which would have reacted.
         if let Ok(gh) = client(env) {
             react(&gh, &repo, Some(comment_id), Reaction::Confused).await;

@@ -512,12 +512,7 @@ impl Github {
                 Err(failure) => failure,
             };
             let (wait, ambiguous) = match &failure {
-                Failure::Fatal(_) => {
-                    let Failure::Fatal(e) = failure else {
-                        unreachable!()
-                    };
-                    return Err(e);
-                }
+                Failure::Fatal(_) => return Err(give_up(req, failure, attempt)),
                 Failure::RateLimited { wait } => (*wait, false),
                 Failure::Ambiguous { .. } => (self.policy.backoff(attempt), true),
             };
