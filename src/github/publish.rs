@@ -38,6 +38,8 @@ pub struct Published {
     /// The report comment or review, and whether it was created or edited.
     pub report_url: Option<String>,
     pub report_created: bool,
+    /// An existing report already said exactly this, so it was not edited.
+    pub report_unchanged: bool,
     pub report_cut: bool,
     pub inline: InlineStats,
     pub check_run_url: Option<String>,
@@ -62,11 +64,13 @@ impl Published {
         let mut lines = Vec::new();
         if let Some(url) = &self.report_url {
             let verb = if self.report_created {
-                "Posted"
+                "Posted the report"
+            } else if self.report_unchanged {
+                "The report is up to date"
             } else {
-                "Updated"
+                "Updated the report"
             };
-            lines.push(format!("{verb} the report: {url}"));
+            lines.push(format!("{verb}: {url}"));
         }
         if self.report_cut {
             lines.push(
@@ -176,8 +180,13 @@ async fn sticky_review(
         .into_iter()
         .find(|r| r.body.as_deref().is_some_and(is_report));
     if let Some(review) = existing {
-        let updated = gh.update_review(repo, pr.number, review.id, body).await?;
-        out.report_url = updated.html_url.or(review.html_url);
+        if review.body.as_deref() == Some(body) {
+            out.report_unchanged = true;
+            out.report_url = review.html_url;
+        } else {
+            let updated = gh.update_review(repo, pr.number, review.id, body).await?;
+            out.report_url = updated.html_url.or(review.html_url);
+        }
         return reconcile_inline(gh, repo, pr, inline, out).await;
     }
 
@@ -285,6 +294,10 @@ async fn sticky_comment(
         .into_iter()
         .find(|c| c.body.as_deref().is_some_and(is_report));
     match existing {
+        Some(comment) if comment.body.as_deref() == Some(body) => {
+            out.report_unchanged = true;
+            out.report_url = comment.html_url;
+        }
         Some(comment) => {
             let updated = gh.update_issue_comment(repo, comment.id, body).await?;
             out.report_url = updated.html_url.or(comment.html_url);

@@ -82,6 +82,21 @@ fn pull_request_first_run_creates_the_report_and_the_second_edits_it() {
     assert!(runner.summary().contains("### ❌ alembot: 1 error"));
     assert!(runner.summary().contains("Posted the report"));
 
+    // A push: another column, still no migration.
+    let mut project = project;
+    project.write(
+        "app/models.py",
+        &fs::read_to_string(project.path().join("app/models.py"))
+            .unwrap()
+            .replace(
+                "    email = Column(String(120), nullable=False)\n",
+                "    email = Column(String(120), nullable=False)\n    phone = Column(String(20))\n",
+            ),
+    );
+    project.commit("add User.phone");
+    let mut pushed = project.pull(PR);
+    pushed.diff.insert("app/models.py".into(), vec![(9, 16)]);
+    fake.push(PR, &project.head, pushed.diff);
     let second = Runner::new();
     second.event("pull_request.synchronize.json", |e| {
         aim_pull_request(e, &project)
@@ -666,4 +681,25 @@ fn the_fork_safe_recheck_reacts_only_on_its_own_pull_request() {
     );
     assert!(fake.state().reactions_on(elsewhere).is_empty());
     assert_eq!(fake.state().reports(PR).len(), 1);
+}
+
+#[test]
+fn twenty_runs_of_the_binary_leave_one_report() {
+    let (project, fake, _) = setup();
+    for _ in 0..20 {
+        let runner = Runner::new();
+        runner.event("pull_request.synchronize.json", |e| {
+            aim_pull_request(e, &project)
+        });
+        runner
+            .alembot(project.path(), &fake, "pull_request")
+            .assert()
+            .code(1);
+    }
+    let state = fake.state();
+    assert_eq!(state.reports(PR).len(), 1);
+    assert_eq!(state.review_comments.len(), 1);
+    assert_eq!(state.count("POST", "/pulls/7/reviews"), 1);
+    // The same findings on the same commit: nothing to edit.
+    assert_eq!(state.count_containing("PUT", "/pulls/7/reviews/"), 0);
 }

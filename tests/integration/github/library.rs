@@ -213,7 +213,11 @@ async fn comment_mode_keeps_one_issue_comment() {
         "no inline comments without a review"
     );
     assert_eq!(state.count("POST", "/issues/7/comments"), 1);
-    assert_eq!(state.count("PATCH", "/issues/comments/1002"), 2);
+    assert_eq!(
+        state.count("PATCH", "/issues/comments/1002"),
+        0,
+        "same text, no edit"
+    );
 }
 
 #[tokio::test]
