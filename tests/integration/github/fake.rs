@@ -16,6 +16,17 @@
 //! check run annotations" / "List check runs for a Git reference"
 //! (checks/runs), "Upload an analysis as SARIF data" (code-scanning), and
 //! "Using pagination in the REST API" (Link, per_page up to 100).
+//!
+//! Field lists and required fields were read from the schemas generated
+//! from github/rest-api-description (openapi-github on docs.rs:
+//! `PullsCreateReviewRequestCommentsInner`, `PullsCreateReviewCommentRequest`,
+//! `PullsUpdateReviewRequest`, `ChecksCreateRequest`,
+//! `ChecksCreateRequestOutputAnnotationsInner`,
+//! `RepositoryCollaboratorPermission`, `CodeScanningUploadSarifRequest`,
+//! `reactions_create_for_issue_comment`), the check-run `output` notes ("at
+//! most 50 annotations per request; an update appends them"), and
+//! docs.github.com/rest/pulls/reviews; `x-accepted-github-permissions` from
+//! github.blog/changelog/2023-08-10.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
