@@ -4,5 +4,6 @@
 mod bad_input;
 mod check;
 mod crosscheck;
+mod github;
 mod hook;
 mod support;
