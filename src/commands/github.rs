@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::analysis::analyse;
 use crate::change::{ChangeError, ChangeSet, Range, Side, Source, diff_line_ranges};
 use crate::cli::{ActionsEnv, GithubArgs, GithubCommand, PublishArgs, PublishFlags};
 use crate::config::{ConfigError, FailOn, GithubSettings, Overrides, Settings, Unauthorized};
@@ -56,24 +55,20 @@ pub struct ChecksInput<'a> {
 }
 
 /// Runs the checks on a pull request and returns their report. This is the
-/// one place that decides which checks the bot runs: it runs the static
-/// checks of `alembot check` (model edits without a migration, the revision
-/// graph, migration lint), which read files and run no project code.
-pub fn run_checks(input: &ChecksInput<'_>) -> Result<Report, Error> {
-    let result = analyse(input.source, input.change, input.settings)?;
-    Ok(Report::new(
-        input.settings.apply_levels(result.findings),
-        &["static"],
-        result.notes,
-    ))
+/// one place that decides which checks the bot runs: `alembot verify`'s,
+/// the static checks and then the project's migrations on a throwaway
+/// database (`database:` in the configuration or the action's input;
+/// SQLite by default) for the environments the pull request touches.
+pub async fn run_checks(input: &ChecksInput<'_>) -> Result<Report, Error> {
+    super::verify::verify_report(input.source, input.change, input.settings, false).await
 }
 
 /// Whether [`run_checks`] executes the project's own code (its env.py, its
-/// migrations). While it does not, a recheck of a fork's pull request may
-/// run in the job that holds the write token; once it does, that job must
-/// refuse and leave the checks to a read-only job.
+/// migrations): it does, so a recheck of a fork's pull request must not run
+/// in the job that holds the write token; that job refuses and leaves the
+/// checks to a read-only job.
 pub fn runs_project_code(_settings: &Settings) -> bool {
-    false
+    true
 }
 
 /// The pull request a run is about.
@@ -475,7 +470,8 @@ async fn check_and_publish(
         source: &source,
         change: &change,
         settings: &settings,
-    })?;
+    })
+    .await?;
     if let Some(label) = &settings.github.skip_label
         && target.labels.iter().any(|l| l.eq_ignore_ascii_case(label))
     {

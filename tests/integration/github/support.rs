@@ -45,11 +45,16 @@ impl Project {
             head: String::new(),
         };
         project.git(&["init", "-q", "-b", "main"]);
-        project.write("alembic.ini", "[alembic]\nscript_location = migrations\n");
-        project.write("migrations/env.py", "from alembic import context\n");
+        project.write(
+            "alembic.ini",
+            "[alembic]\nscript_location = %(here)s/migrations\nprepend_sys_path = .\nsqlalchemy.url = sqlite:///unused.db\n",
+        );
+        // A project the bot's dynamic job can really run.
+        project.write("migrations/env.py", crate::support::RUNNABLE_ENV_PY);
+        project.write("app/__init__.py", "");
         project.write(
             "migrations/versions/0001_init.py",
-            "\"\"\"init\"\"\"\nrevision = \"0001\"\ndown_revision = None\n\n\ndef upgrade():\n    op.create_table(\"user\")\n\n\ndef downgrade():\n    op.drop_table(\"user\")\n",
+            "\"\"\"init\"\"\"\nfrom alembic import op\nimport sqlalchemy as sa\n\nrevision = \"0001\"\ndown_revision = None\n\n\ndef upgrade():\n    op.create_table(\"user\", sa.Column(\"id\", sa.Integer(), primary_key=True), sa.Column(\"name\", sa.String(50)))\n\n\ndef downgrade():\n    op.drop_table(\"user\")\n",
         );
         project.write("app/models.py", MODELS);
         project.commit("init");
@@ -190,6 +195,7 @@ impl Runner {
             .env("GITHUB_OUTPUT", self.path().join("output"))
             .env("RUNNER_TEMP", self.path().join("temp"))
             .env("ALEMBOT_GITHUB_RETRY_SCALE", "0")
+            .env("ALEMBOT_PYTHON", crate::support::test_python())
             .env("NO_COLOR", "1")
             .arg("github");
         cmd
