@@ -214,7 +214,7 @@ pub struct OutputArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL, GITHUB_STEP_SUMMARY and GITHUB_OUTPUT. Handles `pull_request` (opened, synchronize, reopened, ready_for_review, labeled, unlabeled) and `issue_comment` (a command such as `/alembot recheck` on a pull request); any other event is an error (exit 2). See docs/github.md."
+    after_help = "Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL, GITHUB_STEP_SUMMARY and GITHUB_OUTPUT. Handles `pull_request` (opened, synchronize, reopened, ready_for_review, labeled, unlabeled) and `issue_comment` (a command such as `/alembot recheck` on a pull request); any other event is an error (exit 2). See README.md."
 )]
 pub struct GithubArgs {
     #[command(subcommand)]

@@ -145,7 +145,7 @@ async fn on_event(globals: &Globals, args: &GithubArgs) -> Result<Exit, Error> {
 /// checks nothing itself (its checkout would be the default branch).
 fn workflow_run_hint() -> Error {
     Error::Usage(
-        "on `workflow_run`, run `alembot github publish --report FILE` with the report the pull request's run saved (docs/github.md)".into(),
+        "on `workflow_run`, run `alembot github publish --report FILE` with the report the pull request's run saved (README.md)".into(),
     )
 }
 
@@ -460,7 +460,7 @@ async fn check_and_publish(
         && runs_project_code(&settings)
     {
         return Err(Error::Usage(format!(
-            "pull request #{} comes from a fork, and the checks run its code: run them in a read-only job (docs/github.md, \"Rechecks of pull requests from forks\")",
+            "pull request #{} comes from a fork, and the checks run its code: run them in a read-only job (README.md, \"Rechecks of pull requests from forks\")",
             target.number
         )));
     }
@@ -499,7 +499,7 @@ async fn check_and_publish(
         ))
     } else if from_pull_request_event && target.fork {
         Posting::Skip(format!(
-            "Pull request #{} comes from a fork: this job runs the fork's code with a read-only token, so the report was saved in {} and not posted. Post it from a `workflow_run` job with `alembot github publish --report FILE` (docs/github.md, \"Pull requests from forks\").",
+            "Pull request #{} comes from a fork: this job runs the fork's code with a read-only token, so the report was saved in {} and not posted. Post it from a `workflow_run` job with `alembot github publish --report FILE` (README.md, \"Pull requests from forks\").",
             target.number,
             report_path.display()
         ))

@@ -25,7 +25,7 @@ pub enum EventError {
     )]
     Unsupported { name: String },
     #[error(
-        "alembot refuses `pull_request_target`: that event runs with a write token in the base repository, so checking out and running a fork's code there hands the fork that token. Run `alembot github` on `pull_request` and publish from a `workflow_run` job instead (docs/github.md, \"Pull requests from forks\")"
+        "alembot refuses `pull_request_target`: that event runs with a write token in the base repository, so checking out and running a fork's code there hands the fork that token. Run `alembot github` on `pull_request` and publish from a `workflow_run` job instead (README.md, \"Pull requests from forks\")"
     )]
     PullRequestTarget,
     #[error("the `{name}` event payload is not what GitHub sends: {source}")]
