@@ -3051,6 +3051,58 @@ def install_read_only_guard(dialect_name):
     return stmt
 
 
+def install_throwaway_speedups(url):
+    """The verify database is thrown away: skip the flushes to disk that make DDL slow.
+
+    Applies to every connection this process opens to *that* database (ours and the
+    ones env.py opens): SQLite `PRAGMA synchronous = OFF`, PostgreSQL
+    `SET synchronous_commit TO off`. Connections to any other database are untouched."""
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    name = backend(url)
+    if name == "sqlite":
+        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+            return
+        target = os.path.realpath(url.database)
+
+        def on_connect(dbapi_conn, record):
+            cur = dbapi_conn.cursor()
+            try:
+                cur.execute("PRAGMA database_list")
+                files = [os.path.realpath(r[2]) for r in cur.fetchall() if r[1] == "main" and r[2]]
+                if target in files:
+                    cur.execute("PRAGMA synchronous = OFF")
+            finally:
+                cur.close()
+    elif name == "postgresql":
+        target = url.database
+
+        def on_connect(dbapi_conn, record):
+            cur = dbapi_conn.cursor()
+            try:
+                cur.execute("SELECT current_database()")
+                row = cur.fetchone()
+                if row and row[0] == target:
+                    cur.execute("SET synchronous_commit TO off")
+            finally:
+                cur.close()
+            with contextlib.suppress(Exception):
+                dbapi_conn.commit()
+    else:
+        return
+
+    def guarded(dbapi_conn, record):
+        try:
+            on_connect(dbapi_conn, record)
+        except Exception as e:  # never let a speed-up break a run
+            log("could not apply the throwaway-database settings: %s" % _exc_text(e))
+            with contextlib.suppress(Exception):
+                dbapi_conn.rollback()
+
+    event.listen(Pool, "connect", guarded)
+
+
 def _sqlite_read_only_url(url):
     path = url.database
     if not path or path == ":memory:":
@@ -3245,6 +3297,7 @@ def verify_action(req, stack):
     if not isinstance(checks, dict):
         raise Fatal("request", "verify needs a \"checks\" object")
     url = resolve_sync_url(parse_url(req.get("database_url")))
+    install_throwaway_speedups(url)
     engine = create_engine(url)
     conn = connect_or_fatal(engine, url)
     versions = dict(stack)
