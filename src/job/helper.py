@@ -1183,6 +1183,8 @@ def step_failure_finding(code, failure, project, extra_message="", help=None):
     when = "" if failure.phase == "step" else " (when its transaction was committed)"
     message = "%s of %s failed%s%s: %s" % (
         direction, _script_label(script), when, extra_message, _first_line(_exc_text(e)))
+    if statement:
+        message += " (in `%s`)" % _short_sql(statement)
     details = []
     if statement:
         details.append("SQL: %s" % statement)
@@ -1202,6 +1204,11 @@ def step_failure_finding(code, failure, project, extra_message="", help=None):
     table, column = _table_column_from_error(e, statement)
     return finding(code, message, help=help, file=script.path, line=line, revision=script.revision,
                    table=table, column=column, details="\n\n".join(details) or None)
+
+
+def _short_sql(statement, limit=160):
+    text = " ".join(statement.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 _TABLE_PATTERNS = [
@@ -1378,17 +1385,25 @@ class ModelIndex(object):
                     candidates.append(cls)
                     break
         candidates.extend(metadatas)
-        for obj in candidates:
-            for mod in list(sys.modules.values()):
-                f = getattr(mod, "__file__", None)
-                if not f or not _is_project_file(f, self.project) or os.path.abspath(f) == self.project.env_py:
+        best = (9, None)
+        for mod in list(sys.modules.values()):
+            f = getattr(mod, "__file__", None)
+            if not f or not _is_project_file(f, self.project) or os.path.abspath(f) == self.project.env_py:
+                continue
+            try:
+                values = list(vars(mod).values())
+            except Exception:
+                continue
+            for v in values:
+                if any(v is c for c in candidates):
+                    rank = 0          # the declarative base or the MetaData itself
+                elif not isinstance(v, type) and any(getattr(v, "metadata", None) is m for m in metadatas):
+                    rank = 1          # an object holding it: Flask-SQLAlchemy's `db`
+                else:
                     continue
-                try:
-                    if any(v is obj for v in vars(mod).values()):
-                        return os.path.abspath(f)
-                except Exception:
-                    continue
-        return None
+                if rank < best[0]:
+                    best = (rank, os.path.abspath(f))
+        return best[1]
 
 
 # ---------------------------------------------------------------------------
@@ -2550,6 +2565,8 @@ class Verifier(object):
         filled = filler.fill()
         for n in filler.notes:
             self.note("data upgrade: %s" % n)
+        self.note("data upgrade: inserted %s before applying %s" % (
+            _rows_text(filled), ", ".join(revisions) or "nothing"))
         order = [s.revision for s in self.project.topo_order()]
         wanted = []
         for r in revisions:
@@ -3291,11 +3308,18 @@ def probe_action(req, stack):
             "drivers": probe_drivers(), "protocol": HELPER_PROTOCOL}
 
 
+KNOWN_CHECKS = ("upgrade", "drift", "roundtrip", "stairway", "data_upgrade", "data_tests", "unregistered")
+
+
 def verify_action(req, stack):
     t0 = time.perf_counter()
     checks = req.get("checks")
     if not isinstance(checks, dict):
         raise Fatal("request", "verify needs a \"checks\" object")
+    unknown = sorted(set(checks) - set(KNOWN_CHECKS))
+    if unknown:
+        raise Fatal("request", "unknown check%s %s (known: %s)" % (
+            "" if len(unknown) == 1 else "s", ", ".join(unknown), ", ".join(KNOWN_CHECKS)))
     url = resolve_sync_url(parse_url(req.get("database_url")))
     install_throwaway_speedups(url)
     engine = create_engine(url)

@@ -158,9 +158,9 @@ def project_request(name, scenario, database_url, action=None):
         "script_location": None,
         "database_url": database_url,
         "url_env_vars": scenario.get("url_env_vars", ["DATABASE_URL"]),
-        "version_table": "alembic_version",
-        "version_table_schema": None,
-        "setup_sql": [],
+        "version_table": scenario.get("version_table", "alembic_version"),
+        "version_table_schema": scenario.get("version_table_schema"),
+        "setup_sql": scenario.get("setup_sql", []),
         "model_files": [os.path.join(root, p) for p in scenario.get("model_files", [])],
     }
     if req["action"] == "verify":
