@@ -353,6 +353,8 @@ def backend(url):
 
 def resolve_sync_url(url):
     """Give a driverless URL the first installed driver; fail if the driver is missing."""
+    if url.drivername.split("+")[0] == "postgres":  # Heroku-style URLs
+        url = url.set(drivername="postgresql" + url.drivername[len("postgres"):])
     name = url.get_backend_name()
     driver = url.get_driver_name() if "+" in url.drivername else None
     if name == "sqlite":
@@ -694,7 +696,8 @@ def _qual(schema, name):
 
 
 def _snapshot_schemas(conn, extra=()):
-    insp_default = None
+    """PostgreSQL: every user schema (None = the default one). Elsewhere the default
+    schema and any the request names (a MySQL "schema" is another database)."""
     name = conn.dialect.name
     if name == "postgresql":
         return [None] + [
@@ -706,7 +709,6 @@ def _snapshot_schemas(conn, extra=()):
     for s in extra:
         if s and s not in schemas:
             schemas.append(s)
-    del insp_default
     return schemas
 
 
@@ -729,8 +731,6 @@ def snapshot(conn, version_table="alembic_version", version_table_schema=None, e
             vt_schema = version_table_schema if version_table_schema != default_schema else None
             tables = [t for t in insp.get_table_names(schema=schema)
                       if not (t == version_table and (schema or None) == (vt_schema or None))]
-            if schema is None and version_table_schema and version_table_schema == default_schema:
-                tables = [t for t in tables if t != version_table]
             views = insp.get_view_names(schema=schema)
             for v in views:
                 add(Obj(("view", schema, v), "view `%s`" % _qual(schema, v), "view"))
@@ -854,7 +854,8 @@ class SnapshotDiff:
 
     @staticmethod
     def _collapse(objs):
-        tables = set(o.label[len("table `"):-1] for o in objs if o.key[0] == "table")
+        """Leave out the columns, indexes and constraints of a table that is itself listed."""
+        tables = set(_qual(o.key[1], o.key[2]) for o in objs if o.key[0] == "table")
         return [o for o in objs if o.table is None or o.table not in tables]
 
     def left(self):
@@ -931,8 +932,17 @@ class Project(object):
             raise Fatal("request", "project_root must be an absolute path to a directory, got %r" % (root,))
         self.root = os.path.abspath(root)
         os.chdir(self.root)
-        if not sys.path or sys.path[0] != self.root:
+        # Like `python -m pytest` in the project: its root first on sys.path, in place of
+        # the directory this helper was written to; then the ini's directory, which is
+        # where people usually run `alembic` from.
+        here = os.path.dirname(os.path.abspath(__file__))
+        if sys.path and os.path.abspath(sys.path[0] or ".") == here:
+            sys.path[0] = self.root
+        elif not sys.path or sys.path[0] != self.root:
             sys.path.insert(0, self.root)
+        ini_dir = os.path.dirname(os.path.abspath(req["alembic_ini"])) if req.get("alembic_ini") else None
+        if ini_dir and ini_dir not in sys.path:
+            sys.path.insert(1, ini_dir)
         self.req = req
         self.read_only = read_only
         self.sync_url = url
