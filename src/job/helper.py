@@ -908,7 +908,14 @@ class SnapshotDiff:
 # The project: Alembic config, script directory, env.py runs
 # ---------------------------------------------------------------------------
 
-_ASYNC_MARKERS = re.compile(r"async_engine_from_config|create_async_engine|\bAsyncEngine\b|asyncio\.run\b")
+_ASYNC_MARKERS = re.compile(
+    r"async_engine_from_config|create_async_engine|\bAsyncEngine\b|asyncio\.run\b|\.run_sync\(|\basync\s+def\b")
+
+
+def _is_async_env(source):
+    """Does env.py drive an async engine? (Comments do not count.)"""
+    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    return bool(_ASYNC_MARKERS.search(code))
 
 
 class StepFailure(object):
@@ -1014,7 +1021,7 @@ class Project(object):
                          "`alembic heads` shows the same error."))
         except ProjectError:
             raise
-        self.is_async = bool(_ASYNC_MARKERS.search(self.env_source))
+        self.is_async = _is_async_env(self.env_source)
         self.env_url = async_url(url) if self.is_async else url
         env_url_text = url_text(self.env_url)
         cfg.set_main_option("sqlalchemy.url", env_url_text.replace("%", "%%"))
