@@ -112,3 +112,42 @@ fn bad_format_lists_the_choices() {
     run.assert_code(2);
     assert!(run.stderr.contains("human"), "{}", run.stderr);
 }
+
+#[test]
+fn revision_with_a_syntax_error() {
+    let repo = blog_repo();
+    repo.append("app/models.py", ADD_SUBTITLE);
+    repo.write(
+        "migrations/versions/b2_subtitle.py",
+        &subtitle_revision("b2", "a1")
+            .replace("def upgrade() -> None:", "def upgrade() -> None\n    (\n"),
+    );
+    assert_usage_error(
+        &repo,
+        &["check"],
+        &[
+            "migrations/versions/b2_subtitle.py:",
+            "syntax error",
+            "help:",
+        ],
+    );
+}
+
+#[test]
+fn revision_without_a_revision_id() {
+    let repo = blog_repo();
+    repo.append("app/models.py", ADD_SUBTITLE);
+    repo.write(
+        "migrations/versions/b2_subtitle.py",
+        &subtitle_revision("b2", "a1").replace("revision: str = 'b2'\n", ""),
+    );
+    assert_usage_error(
+        &repo,
+        &["check"],
+        &[
+            "migrations/versions/b2_subtitle.py:1",
+            "no module-level `revision",
+            "revision: str = ",
+        ],
+    );
+}
