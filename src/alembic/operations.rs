@@ -284,16 +284,12 @@ fn classify(body: &[Stmt<'_>]) -> Body {
 /// `target = value` / `target: T = value` with a single-name target, else
 /// no target and the whole statement as the value.
 fn split_assignment<'t, 'a>(tokens: &'t [Token<'a>]) -> (Option<&'a str>, &'t [Token<'a>]) {
-    match tokens {
-        [name, eq, rest @ ..] if name.kind == Kind::Name && eq.is_op("=") => {
-            (Some(name.text), rest)
-        }
-        [name, colon, ..] if name.kind == Kind::Name && colon.is_op(":") => {
-            match tokens.iter().position(|t| t.is_op("=")) {
-                Some(eq) => (Some(name.text), &tokens[eq + 1..]),
-                None => (None, tokens),
-            }
-        }
+    match syntax::assignment(tokens) {
+        Some(syntax::Assignment {
+            target,
+            value: Some(value),
+            ..
+        }) => (Some(target.text), value),
         _ => (None, tokens),
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use thiserror::Error;
 
 use crate::findings::{Finding, code};
-use crate::python::lexer::{Kind, Token};
+use crate::python::lexer::Token;
 use crate::python::syntax::{self, Stmt, literal_str, matching_close, split_top_level};
 
 /// The identity of one revision file and its place in the revision graph.
@@ -135,7 +135,9 @@ pub fn parse_revision(path: impl Into<String>, src: &str) -> Result<RevisionFile
             continue;
         }
         for simple in split_top_level(&stmt.tokens, ";") {
-            let Some((name, value)) = assignment(simple) else {
+            let Some((name, value)) =
+                syntax::assignment(simple).and_then(|a| Some((a.target, a.value?)))
+            else {
                 continue;
             };
             let slot = match name.text {
@@ -196,33 +198,6 @@ pub fn parse_revision(path: impl Into<String>, src: &str) -> Result<RevisionFile
         branch_labels_line,
         depends_on_line,
     })
-}
-
-/// `name = value` or `name: annotation = value`, with the name token.
-fn assignment<'t, 'a>(tokens: &'t [Token<'a>]) -> Option<(&'t Token<'a>, &'t [Token<'a>])> {
-    let name = tokens.first().filter(|t| t.kind == Kind::Name)?;
-    let second = tokens.get(1)?;
-    if second.is_op("=") {
-        return Some((name, &tokens[2..]));
-    }
-    if !second.is_op(":") {
-        return None;
-    }
-    // The annotation may hold brackets (`Union[str, Sequence[str], None]`)
-    // but never a top-level `=`.
-    let mut depth = 0i32;
-    for (i, t) in tokens.iter().enumerate().skip(2) {
-        if t.kind != Kind::Op {
-            continue;
-        }
-        match t.text {
-            "(" | "[" | "{" => depth += 1,
-            ")" | "]" | "}" => depth -= 1,
-            "=" if depth == 0 => return Some((name, &tokens[i + 1..])),
-            _ => {}
-        }
-    }
-    None
 }
 
 /// `None`, a string, or a tuple / list of strings, as Alembic accepts for

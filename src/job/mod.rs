@@ -152,15 +152,9 @@ async fn wait_for_signal() -> &'static str {
     "SIGINT"
 }
 
-fn run_id() -> String {
-    format!("{}-{:08x}", std::process::id(), fastrand::u32(..))
-}
-
-async fn run_envs(
-    plan: JobPlan,
-    janitor: Arc<Janitor>,
-    progress: Arc<Progress>,
-) -> Result<JobOutcome, JobError> {
+/// Writes the helper script into a private temporary directory that the
+/// janitor removes at the end of the run.
+fn install_helper(janitor: &Janitor, python: String) -> Result<Helper, JobError> {
     let run_dir = tempfile::Builder::new()
         .prefix("alembot-run-")
         .tempdir()
@@ -170,15 +164,27 @@ async fn run_envs(
             source,
         })?;
     janitor.register(Cleanup::RemoveDir(run_dir.clone()));
+    Helper::install(python, &run_dir).map_err(|source| JobError::Io {
+        context: format!("writing the job helper into {}", run_dir.display()),
+        source,
+    })
+}
+
+fn run_id() -> String {
+    format!("{}-{:08x}", std::process::id(), fastrand::u32(..))
+}
+
+async fn run_envs(
+    plan: JobPlan,
+    janitor: Arc<Janitor>,
+    progress: Arc<Progress>,
+) -> Result<JobOutcome, JobError> {
     let first_python = plan
         .envs
         .first()
         .map(|e| e.python.clone())
         .unwrap_or_else(|| "python3".into());
-    let base = Helper::install(first_python, &run_dir).map_err(|source| JobError::Io {
-        context: format!("writing the job helper into {}", run_dir.display()),
-        source,
-    })?;
+    let base = install_helper(&janitor, first_python)?;
     janitor.set_helper(base.clone());
     // An unusable interpreter is an environment error: say so before
     // creating anything.
@@ -384,19 +390,7 @@ async fn status_calls(
     jobs: usize,
     janitor: Arc<Janitor>,
 ) -> Result<Vec<Result<protocol::StatusResult, HelperError>>, JobError> {
-    let run_dir = tempfile::Builder::new()
-        .prefix("alembot-run-")
-        .tempdir()
-        .map(tempfile::TempDir::keep)
-        .map_err(|source| JobError::Io {
-            context: "creating a temporary directory".into(),
-            source,
-        })?;
-    janitor.register(Cleanup::RemoveDir(run_dir.clone()));
-    let base = Helper::install("python3".into(), &run_dir).map_err(|source| JobError::Io {
-        context: format!("writing the job helper into {}", run_dir.display()),
-        source,
-    })?;
+    let base = install_helper(&janitor, "python3".into())?;
     let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, call) in calls.into_iter().enumerate() {

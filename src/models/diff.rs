@@ -344,14 +344,7 @@ impl<'f> Differ<'f> {
                         (Role::TableName, Role::TableName) => {}
                         (Role::Constraint(_), Role::Constraint(c)) => {
                             constraint_edits += 1;
-                            let kind = match c.kind {
-                                ConstraintKind::Index | ConstraintKind::UniqueIndex => {
-                                    EditKind::IndexAdded
-                                }
-                                ConstraintKind::Unique => EditKind::UniqueAdded,
-                                ConstraintKind::ForeignKey => EditKind::ForeignKeyAdded,
-                                _ => EditKind::TableArgsChanged,
-                            };
+                            let kind = constraint_edit(c.kind, true);
                             self.push(target, line, c.columns.first().cloned(), kind, None);
                         }
                         _ => self.push(target, line, None, EditKind::Unresolved, None),
@@ -377,14 +370,7 @@ impl<'f> Differ<'f> {
                 }
                 Role::Constraint(c) => {
                     constraint_edits += 1;
-                    let kind = match c.kind {
-                        ConstraintKind::Index | ConstraintKind::UniqueIndex => {
-                            EditKind::IndexRemoved
-                        }
-                        ConstraintKind::Unique => EditKind::UniqueRemoved,
-                        ConstraintKind::ForeignKey => EditKind::ForeignKeyRemoved,
-                        _ => EditKind::TableArgsChanged,
-                    };
+                    let kind = constraint_edit(c.kind, false);
                     self.push(target, line, c.columns.first().cloned(), kind, None);
                 }
                 Role::TableArgs => {
@@ -426,12 +412,7 @@ impl<'f> Differ<'f> {
                 0
             }
             Role::Constraint(c) => {
-                let kind = match c.kind {
-                    ConstraintKind::Index | ConstraintKind::UniqueIndex => EditKind::IndexAdded,
-                    ConstraintKind::Unique => EditKind::UniqueAdded,
-                    ConstraintKind::ForeignKey => EditKind::ForeignKeyAdded,
-                    _ => EditKind::TableArgsChanged,
-                };
+                let kind = constraint_edit(c.kind, true);
                 self.push(target, e.line, c.columns.first().cloned(), kind, None);
                 1
             }
@@ -841,6 +822,19 @@ impl<'f> Differ<'f> {
             Some((o, n)) => n + (old_line - o),
             None => old_line.max(1),
         }
+    }
+}
+
+/// The edit a constraint or index makes when it appears (`added`) or goes.
+fn constraint_edit(kind: ConstraintKind, added: bool) -> EditKind {
+    match (kind, added) {
+        (ConstraintKind::Index | ConstraintKind::UniqueIndex, true) => EditKind::IndexAdded,
+        (ConstraintKind::Index | ConstraintKind::UniqueIndex, false) => EditKind::IndexRemoved,
+        (ConstraintKind::Unique, true) => EditKind::UniqueAdded,
+        (ConstraintKind::Unique, false) => EditKind::UniqueRemoved,
+        (ConstraintKind::ForeignKey, true) => EditKind::ForeignKeyAdded,
+        (ConstraintKind::ForeignKey, false) => EditKind::ForeignKeyRemoved,
+        _ => EditKind::TableArgsChanged,
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::python::lexer::{Kind, Token};
 use crate::python::syntax::{
-    Call, Norm, Stmt, call_at, literal_str, matching_close, normalize, parse, render,
+    Call, Norm, Stmt, assignment, call_at, literal_str, matching_close, normalize, parse, render,
     split_top_level,
 };
 use crate::schema::ColumnSpec;
@@ -530,30 +530,7 @@ fn list_literal(tokens: &[Token<'_>]) -> Vec<String> {
 fn split_assignment<'t, 'a>(
     tokens: &'t [Token<'a>],
 ) -> Option<(&'a str, Option<&'t [Token<'a>]>, Option<&'t [Token<'a>]>)> {
-    let target = tokens.first().filter(|t| t.kind == Kind::Name)?;
-    let next = tokens.get(1)?;
-    if next.is_op("=") {
-        return Some((target.text, None, Some(&tokens[2..])));
-    }
-    if !next.is_op(":") {
-        return None;
-    }
-    // Find the `=` at depth zero after the annotation.
-    let mut depth = 0i32;
-    for (i, t) in tokens.iter().enumerate().skip(2) {
-        if t.kind != Kind::Op {
-            continue;
-        }
-        match t.text {
-            "(" | "[" | "{" => depth += 1,
-            ")" | "]" | "}" => depth -= 1,
-            "=" if depth == 0 => {
-                return Some((target.text, Some(&tokens[2..i]), Some(&tokens[i + 1..])));
-            }
-            _ => {}
-        }
-    }
-    Some((target.text, Some(&tokens[2..]), None))
+    assignment(tokens).map(|a| (a.target.text, a.annotation, a.value))
 }
 
 fn first_call<'t, 'a>(tokens: &'t [Token<'a>], names: &[&str]) -> Option<Call<'t, 'a>> {

@@ -146,6 +146,55 @@ fn logical_line<'a>(tokens: &[Token<'a>], pos: &mut usize) -> Stmt<'a> {
     stmt
 }
 
+/// `target = value`, `target: annotation = value`, or a bare annotation
+/// `target: annotation`, at the start of a statement.
+#[derive(Debug, Clone, Copy)]
+pub struct Assignment<'t, 'a> {
+    pub target: &'t Token<'a>,
+    pub annotation: Option<&'t [Token<'a>]>,
+    pub value: Option<&'t [Token<'a>]>,
+}
+
+/// Reads a single-name assignment. The annotation may hold brackets
+/// (`Union[str, Sequence[str], None]`) but never a top-level `=`.
+pub fn assignment<'t, 'a>(tokens: &'t [Token<'a>]) -> Option<Assignment<'t, 'a>> {
+    let target = tokens.first().filter(|t| t.kind == Kind::Name)?;
+    let next = tokens.get(1)?;
+    if next.is_op("=") {
+        return Some(Assignment {
+            target,
+            annotation: None,
+            value: Some(&tokens[2..]),
+        });
+    }
+    if !next.is_op(":") {
+        return None;
+    }
+    let mut depth = 0i32;
+    for (i, t) in tokens.iter().enumerate().skip(2) {
+        if t.kind != Kind::Op {
+            continue;
+        }
+        match t.text {
+            "(" | "[" | "{" => depth += 1,
+            ")" | "]" | "}" => depth -= 1,
+            "=" if depth == 0 => {
+                return Some(Assignment {
+                    target,
+                    annotation: Some(&tokens[2..i]),
+                    value: Some(&tokens[i + 1..]),
+                });
+            }
+            _ => {}
+        }
+    }
+    Some(Assignment {
+        target,
+        annotation: Some(&tokens[2..]),
+        value: None,
+    })
+}
+
 /// Index of the bracket closing the one at `open`, if any.
 pub fn matching_close(tokens: &[Token<'_>], open: usize) -> Option<usize> {
     let mut depth = 0usize;
