@@ -16,6 +16,7 @@ Wall-clock times include process start-up, as the Rust binary will see them.
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,13 @@ def best_of(results):
 
 def measure(backend, revisions, stairway):
     work = tempfile.mkdtemp(prefix="alembot-bench-")
+    try:
+        return _measure(work, backend, revisions, stairway)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure(work, backend, revisions, stairway):
     big = os.path.join(work, "p%d" % revisions)
     small = os.path.join(work, "p%d" % stairway)
     gen_project.generate(big, revisions)
