@@ -13,16 +13,22 @@ Protocol
 stdin: ONE JSON object, the request. stdout: JSON lines, nothing else. Progress
 events come first, then exactly one final line:
 
+    {"event": "step", "step": "upgrade heads", "check": "upgrade"}     (a check starts)
     {"event": "step", "step": "upgrade", "revision": "1e212bc13912", "check": "upgrade"}
+    {"event": "step", "step": "downgrade", "revision": "1e212bc13912", "check": "stairway"}
+    {"event": "step", "step": "data test", "revision": "...", "check": "data_tests"}
     {"event": "note", "message": "..."}                     (informational)
     {"event": "result", ...}                                 (final, success)
-    {"event": "fatal", "kind": K, "message": "...", "help": "..."}   (final, failure)
+    {"event": "fatal", "kind": K, "message": "...", "help": "..." | null}   (final, failure)
 
 Fatal kinds: "request" (the request is malformed or impossible), "environment"
 (something to install or configure: Alembic or SQLAlchemy missing or too old, no
-database driver), "connection" (the database server cannot be reached),
-"internal" (a bug in this helper). A failure of the *project's* code is never
-fatal: it is a finding (`project-error`, `upgrade-failed`, ...) in a result.
+database driver), "connection" (the database server cannot be reached, or refuses
+to create or drop a database), "internal" (a bug in this helper; traceback on
+stderr). A failure of the *project's* code is never fatal: it is a finding
+(`project-error`, `upgrade-failed`, ...) in a result.
+Exit status: 0 after a result, 2 after a fatal, 3 after an internal error; read
+the JSON, not the status.
 
 Everything the project prints (env.py prints, logging.fileConfig handlers) goes
 to stderr: file descriptor 1 is pointed at stderr before the project is
@@ -47,8 +53,8 @@ The project's env.py is pointed at the database three ways at once: the
 `sqlalchemy.url` main option, `config.attributes["connection"]` (an open
 Connection, Alembic's documented sharing pattern; env.py files that ignore it
 connect by URL) and the environment variables. When env.py is asynchronous
-(it mentions async_engine_from_config, create_async_engine, AsyncEngine or
-asyncio.run) it gets the async form of the URL (postgresql+asyncpg,
+(outside comments it mentions async_engine_from_config, create_async_engine,
+AsyncEngine, asyncio.run, .run_sync( or `async def`) it gets the async form of the URL (postgresql+asyncpg,
 sqlite+aiosqlite, mysql+aiomysql) and no connection.
 
 A URL without a driver (`postgresql://`, `mysql://`) gets the first installed
@@ -58,7 +64,7 @@ Actions
 -------
 
 probe
-    -> {"event": "result", "versions": {"python", "sqlalchemy", "alembic"},
+    -> {"event": "result", "versions": {"python", "sqlalchemy", "alembic"}, "protocol": 1,
         "python": "/path/to/python", "drivers": {"psycopg2": "2.9.13", ...}}
     Fatal "environment" when SQLAlchemy < 1.4 or Alembic < 1.8 or either is missing.
 
@@ -92,12 +98,26 @@ verify   (database_url is a throwaway database: it is written to, emptied and re
     Finding = {"code", "severity": "error"|"warning", "message", "help",
                "file": "/abs/path" | null, "line": n | null,
                "table": str | null, "column": str | null, "revision": str | null,
-               "details": "multi-line text" | null,
-               "operation": "add_column" | ... | null}    # drift only: Alembic's diff kind
+               "details": "multi-line text" | null}
+      plus, on drift findings, "operation": Alembic's diff kind (add_table, remove_table,
+      add_column, remove_column, modify_type, modify_nullable, modify_default,
+      modify_comment, add_index, remove_index, add_constraint, remove_constraint,
+      add_fk, remove_fk, modify_table_comment) or alembot's add_enum_value /
+      remove_enum_value (PostgreSQL enum labels, which autogenerate never compares);
+      on possible-rename findings "old_column" or "old_table".
+      Drift findings carry the missing migration code (Alembic's rendering) in details.
 
-    Codes: project-error, upgrade-failed, drift, possible-rename, unregistered-model,
-    downgrade-failed, downgrade-debris, irreversible-migration,
-    data-upgrade-failed, data-test-failed.
+    Codes: project-error, upgrade-failed, drift, possible-rename (warning),
+    unregistered-model, downgrade-failed, downgrade-debris, irreversible-migration
+    (warning), data-upgrade-failed, data-test-failed.
+
+    Order of the checks: upgrade heads from empty; drift (env.py in autogenerate mode,
+    like `alembic check`); unregistered (import model_files, compare with the tables
+    autogenerate saw); round trip (downgrade base, upgrade heads, schema snapshots
+    compared); stairway (database emptied, then per revision: up, down, up, each step's
+    snapshot compared with the one before); data upgrade (database emptied, upgraded to
+    base_heads, 3 rows inserted in every table, then the revisions applied); data tests
+    (database emptied per test). A failed upgrade skips the checks that need it.
 
 status   (database_url is a LIVE database: read-only, never written)
     -> {"event": "result", "status": Status, "findings": [Finding, ...],
@@ -2606,7 +2626,6 @@ class Verifier(object):
                 "data-upgrade-failed", failure, self.project,
                 extra_message=" on a database with rows in every table (%s)" % _rows_text(filled),
                 help=_data_help(failure.exc, _statement(failure.exc)))
-            f["message"] = f["message"].replace("upgrade of", "upgrade of", 1)
             if filler.notes:
                 f["details"] = ((f["details"] or "") + "\n\nRows inserted before the upgrade: %s"
                                 % ", ".join("%s: %d" % kv for kv in sorted(filled.items()))).strip()
@@ -2757,6 +2776,8 @@ class DataFiller(object):
         return filled
 
     def fill_table(self, table):
+        import sqlalchemy as sa
+
         fk_values = {}
         for fk in table.foreign_key_constraints:
             ref = fk.referred_table
@@ -2766,13 +2787,12 @@ class DataFiller(object):
                 fk_values[tuple(local)] = None  # self reference: NULL
                 continue
             rows = self.conn.execute(
-                __import__("sqlalchemy").select(*cols).limit(self.ROWS)).fetchall()
+                sa.select(*cols).limit(self.ROWS)).fetchall()
             _end(self.conn, ok=True)
             fk_values[tuple(local)] = [tuple(r) for r in rows]
         inserted = 0
         for i in range(self.ROWS):
             row = {}
-            skip = False
             for local, values in fk_values.items():
                 if values is None or not values:
                     nullable = all(table.c[c].nullable for c in local)
@@ -2798,8 +2818,6 @@ class DataFiller(object):
                         continue
                     raise RuntimeError("no value for column %s of type %s" % (col.name, col.type))
                 row[col.name] = v
-            if skip:
-                continue
             try:
                 self.conn.execute(table.insert().values(**row))
                 _end(self.conn, ok=True)

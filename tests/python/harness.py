@@ -125,12 +125,32 @@ def throwaway_database(backend, python_exe=None):
         raise AssertionError("cannot create a %s database on %s: %s (%s)\nStart the server, or leave %s out of "
                              "ALEMBOT_TEST_BACKENDS." % (backend, server, final.get("message"), final.get("help"),
                                                          backend))
+    failed = False
     try:
         yield final["secret_database_url"]
+    except BaseException:
+        failed = True
+        raise
     finally:
-        dropped = run_helper({"action": "drop-database", "server_url": server, "name": name}, python_exe)
-        if dropped.final.get("event") != "result":
-            sys.stderr.write("warning: could not drop %s: %s\n" % (name, dropped.final))
+        _drop(server, name, python_exe, raise_on_failure=not failed)
+
+
+def _drop(server, name, python_exe, raise_on_failure):
+    import time
+
+    last = None
+    for attempt in range(3):
+        try:
+            last = run_helper({"action": "drop-database", "server_url": server, "name": name}, python_exe).final
+        except AssertionError as e:
+            last = {"event": "fatal", "message": str(e)}
+        if last.get("event") == "result":
+            return
+        time.sleep(0.5 * (attempt + 1))
+    message = "could not drop the test database %s: %s" % (name, last)
+    if raise_on_failure:
+        raise AssertionError(message)
+    sys.stderr.write("warning: %s\n" % message)
 
 
 def load_scenario(name):
