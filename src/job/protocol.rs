@@ -88,6 +88,9 @@ pub struct HelperFinding {
     pub column: Option<String>,
     #[serde(default)]
     pub revision: Option<String>,
+    /// Drift only: Alembic's kind of difference.
+    #[serde(default)]
+    pub operation: Option<String>,
     #[serde(default)]
     pub details: Option<String>,
 }
