@@ -143,7 +143,7 @@ impl Server {
     ) -> Result<Server, ProviderError> {
         match spec {
             ProviderSpec::Sqlite => {
-                let dir = temp_dir("alembot-sqlite-")?;
+                let dir = temp_dir("alembot-sqlite-", std::env::temp_dir())?;
                 janitor.register(Cleanup::RemoveDir(dir.clone()));
                 Ok(Server {
                     kind: Kind::Sqlite(dir),
@@ -215,14 +215,8 @@ async fn create_database(
     })
 }
 
-/// A short temporary directory: PostgreSQL's socket path must stay under
-/// ~100 bytes, so not under a deep `$TMPDIR`.
-fn temp_dir(prefix: &str) -> Result<PathBuf, ProviderError> {
-    let base = if cfg!(unix) && Path::new("/tmp").is_dir() {
-        PathBuf::from("/tmp")
-    } else {
-        std::env::temp_dir()
-    };
+/// A new directory under `base` that the janitor removes.
+fn temp_dir(prefix: &str, base: PathBuf) -> Result<PathBuf, ProviderError> {
     tempfile::Builder::new()
         .prefix(prefix)
         .tempdir_in(base)
@@ -231,6 +225,17 @@ fn temp_dir(prefix: &str) -> Result<PathBuf, ProviderError> {
             context: "creating a temporary directory".into(),
             source,
         })
+}
+
+/// Where a PostgreSQL cluster's directory goes: its unix socket path must
+/// stay under ~100 bytes, so `/tmp` rather than a deep `$TMPDIR`. Nothing
+/// else needs this: SQLite files honour `$TMPDIR`.
+fn short_temp_base() -> PathBuf {
+    if cfg!(unix) && Path::new("/tmp").is_dir() {
+        PathBuf::from("/tmp")
+    } else {
+        std::env::temp_dir()
+    }
 }
 
 /// PostgreSQL's server programs: `pg_config --bindir`, else PATH.
@@ -299,7 +304,7 @@ async fn start_cluster(janitor: &Janitor) -> Result<Server, ProviderError> {
         message: "postgres-ephemeral needs PostgreSQL's server programs (initdb, pg_ctl), and neither `pg_config --bindir` nor PATH has them".into(),
         help: "install the PostgreSQL server package (e.g. `apt-get install postgresql`), or use `--database sqlite` or a server URL".into(),
     })?;
-    let dir = temp_dir("alembot-pg-")?;
+    let dir = temp_dir("alembot-pg-", short_temp_base())?;
     janitor.register(Cleanup::RemoveDir(dir.clone()));
     let user = cluster_user();
     #[cfg(unix)]
