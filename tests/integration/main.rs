@@ -4,5 +4,8 @@
 mod bad_input;
 mod check;
 mod crosscheck;
+mod dynamic;
 mod hook;
+mod status;
 mod support;
+mod verify;
