@@ -208,6 +208,14 @@ pub fn execute_autocommit(url: &str, statements: &[&str]) {
     run_sql(url, statements, true);
 }
 
+/// The rows of one query.
+pub fn query(url: &str, sql: &str) -> Vec<Vec<Value>> {
+    run_sql(url, &[sql], true)
+        .pop()
+        .flatten()
+        .unwrap_or_default()
+}
+
 fn redact_password(url: &str) -> String {
     match (url.split_once("://"), url.rfind('@')) {
         (Some((scheme, rest)), Some(_)) => {
@@ -277,6 +285,19 @@ impl Drop for TestDb {
             let _ = std::panic::catch_unwind(|| execute_autocommit(server, &[&drop]));
         }
     }
+}
+
+/// Whether database `name` exists on the backend's server.
+pub fn database_exists(backend: Backend, name: &str) -> bool {
+    let server = backend.server_url();
+    let sql = match backend {
+        Backend::Postgresql => format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+        Backend::Mysql => {
+            format!("SELECT 1 FROM information_schema.schemata WHERE schema_name = '{name}'")
+        }
+        Backend::Sqlite => return false,
+    };
+    !query(&server, &sql).is_empty()
 }
 
 /// Runs the project's own `alembic` (to prepare a database).

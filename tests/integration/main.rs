@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod check;
+mod cleanup;
 mod crosscheck;
 mod dynamic;
 mod hook;
