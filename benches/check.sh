@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of `alembot check --staged` (the pre-commit hook's work) on a
 # generated repository of 5,000 files and 400 revisions, against
-# `git diff --cached --name-only` on the same repository.
+# `git diff --cached --name-only` on the same repository, and of the
+# installed hook itself (hooks/pre-commit: sh, then alembot).
 # Targets (README): median under 50 ms, and at most 2x git's own diff.
 #
 # Usage: benches/check.sh [FILES] [REVISIONS]     (needs hyperfine and python3)
@@ -21,10 +22,11 @@ cd "$work/repo"
 hyperfine --warmup 10 --runs "${RUNS:-100}" -N \
   --export-json "$work/result.json" \
   "$bin check --staged" \
-  "git diff --cached --name-only"
+  "git diff --cached --name-only" \
+  "env ALEMBOT=$bin sh $here/hooks/pre-commit"
 python3 - "$work/result.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
-ours, git = r[0]["median"] * 1000, r[1]["median"] * 1000
-print(f"median: alembot check --staged {ours:.1f} ms, git diff --cached --name-only {git:.1f} ms, ratio {ours / git:.2f}x")
+ours, git, hook = (x["median"] * 1000 for x in r)
+print(f"median: alembot check --staged {ours:.1f} ms, git diff --cached --name-only {git:.1f} ms, ratio {ours / git:.2f}x; the pre-commit hook {hook:.1f} ms")
 PY

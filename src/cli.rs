@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
 
+use crate::config::{CommentMode, FailOn};
 use crate::report::Format;
 
 #[derive(Debug, Parser)]
@@ -58,6 +60,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Manage the git pre-commit hook.
     Hook(HookArgs),
+    /// In GitHub Actions: check the pull request of the event and post the
+    /// report (one review kept up to date, inline comments, a check run).
+    Github(Box<GithubArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +212,164 @@ pub struct OutputArgs {
     pub output: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL, GITHUB_STEP_SUMMARY and GITHUB_OUTPUT. Handles `pull_request` (opened, synchronize, reopened, ready_for_review, labeled, unlabeled) and `issue_comment` (a command such as `/alembot recheck` on a pull request); any other event is an error (exit 2). See README.md."
+)]
+pub struct GithubArgs {
+    #[command(subcommand)]
+    pub command: Option<GithubCommand>,
+
+    /// Check this pull request, whatever the event (a manual run, or the
+    /// read-only job of a recheck); its head and base come from the API.
+    #[arg(long, value_name = "NUMBER", env = "ALEMBOT_PULL_REQUEST")]
+    pub pull_request: Option<u64>,
+
+    /// Run the checks and save the report, but post nothing: the read-only
+    /// half of the fork-safe split (`alembot github publish` posts it).
+    #[arg(long)]
+    pub no_publish: bool,
+
+    /// On `issue_comment`: check who asked, acknowledge the command and set
+    /// the step outputs (`run`, `pull-request`, `head-sha`, `base-sha`), but
+    /// run no checks. The first job of the fork-safe recheck.
+    #[arg(long, conflicts_with_all = ["no_publish", "pull_request"])]
+    pub authorize_only: bool,
+
+    /// Where to save the JSON report [default: $RUNNER_TEMP/alembot-report.json].
+    #[arg(long, value_name = "FILE", env = "ALEMBOT_REPORT_OUT")]
+    pub report_out: Option<PathBuf>,
+
+    /// Verify the event payload against this `X-Hub-Signature-256` header
+    /// value, with the webhook secret from ALEMBOT_WEBHOOK_SECRET (for
+    /// self-hosted webhook relays).
+    #[arg(long, value_name = "HEADER")]
+    pub signature: Option<String>,
+
+    /// The webhook secret (from the environment only, never the command line).
+    #[arg(long, env = "ALEMBOT_WEBHOOK_SECRET", hide = true, hide_env_values = true, value_parser = secret)]
+    pub webhook_secret: Option<SecretString>,
+
+    /// Only these environments (repeatable).
+    #[arg(
+        long = "env",
+        value_name = "NAME",
+        env = "ALEMBOT_ENV",
+        value_delimiter = ','
+    )]
+    pub environments: Vec<String>,
+
+    /// The Python that runs the project's migrations (dynamic checks).
+    #[arg(long, value_name = "COMMAND", env = "ALEMBOT_PYTHON")]
+    pub python: Option<String>,
+
+    /// The database for the dynamic checks: sqlite, postgres-ephemeral, a URL or docker:IMAGE.
+    #[arg(long, value_name = "DATABASE", env = "ALEMBOT_DATABASE")]
+    pub database: Option<String>,
+
+    #[command(flatten)]
+    pub publish: PublishFlags,
+
+    #[command(flatten)]
+    pub actions: ActionsEnv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GithubCommand {
+    /// Post a saved JSON report (from `alembot github --no-publish`) on its
+    /// pull request. Reads the report only, never the repository's code.
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The JSON report to post.
+    #[arg(long, value_name = "FILE", env = "ALEMBOT_REPORT")]
+    pub report: PathBuf,
+
+    #[command(flatten)]
+    pub publish: PublishFlags,
+
+    #[command(flatten)]
+    pub actions: ActionsEnv,
+}
+
+/// How the report is posted; each wins over `github:` in `.alembot.yml`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct PublishFlags {
+    /// Where the report goes: one review, one issue comment, or nowhere.
+    #[arg(long, value_enum, env = "ALEMBOT_COMMENT")]
+    pub comment: Option<CommentMode>,
+
+    /// Which findings fail the step (exit 1) and the check run.
+    #[arg(long, value_enum, env = "ALEMBOT_FAIL_ON")]
+    pub fail_on: Option<FailOn>,
+
+    /// The prefix of comment commands [default: /alembot].
+    #[arg(long, value_name = "PREFIX", env = "ALEMBOT_COMMAND")]
+    pub command: Option<String>,
+
+    /// Upload SARIF to code scanning (needs `security-events: write`).
+    #[arg(long, value_name = "BOOL", env = "ALEMBOT_UPLOAD_SARIF")]
+    pub upload_sarif: Option<bool>,
+
+    /// Inline review comments on diff lines.
+    #[arg(long, value_name = "BOOL", env = "ALEMBOT_INLINE")]
+    pub inline: Option<bool>,
+
+    /// The `alembot` check run with annotations.
+    #[arg(long, value_name = "BOOL", env = "ALEMBOT_CHECK_RUN")]
+    pub check_run: Option<bool>,
+}
+
+/// The GitHub Actions environment, read once here.
+#[derive(Debug, Clone, Args)]
+pub struct ActionsEnv {
+    /// The event payload.
+    #[arg(long, value_name = "FILE", env = "GITHUB_EVENT_PATH")]
+    pub event_path: Option<PathBuf>,
+
+    /// The event's name, e.g. `pull_request`.
+    #[arg(long, value_name = "NAME", env = "GITHUB_EVENT_NAME")]
+    pub event_name: Option<String>,
+
+    /// The repository the workflow runs in.
+    #[arg(long, value_name = "OWNER/NAME", env = "GITHUB_REPOSITORY")]
+    pub repository: Option<String>,
+
+    /// The REST API (GitHub Enterprise Server: https://HOST/api/v3) [default: https://api.github.com].
+    #[arg(long, value_name = "URL", env = "GITHUB_API_URL")]
+    pub api_url: Option<String>,
+
+    /// The token (from GITHUB_TOKEN only: a command line is visible to other processes).
+    #[arg(long = "github-token", env = "GITHUB_TOKEN", hide = true, hide_env_values = true, value_parser = secret)]
+    pub token: Option<SecretString>,
+
+    /// Append the Markdown report here.
+    #[arg(long, value_name = "FILE", env = "GITHUB_STEP_SUMMARY")]
+    pub step_summary: Option<PathBuf>,
+
+    /// Append step outputs here.
+    #[arg(long, value_name = "FILE", env = "GITHUB_OUTPUT")]
+    pub github_output: Option<PathBuf>,
+
+    #[arg(long, env = "RUNNER_TEMP", hide = true)]
+    pub runner_temp: Option<PathBuf>,
+
+    /// Multiplies real waits between retries (0 in tests of the binary).
+    #[arg(
+        long,
+        env = "ALEMBOT_GITHUB_RETRY_SCALE",
+        hide = true,
+        default_value_t = 1.0
+    )]
+    pub retry_scale: f64,
+}
+
+fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +389,44 @@ mod tests {
         );
         let cli = Cli::try_parse_from(["alembot", "check", "-C", "x", "--format", "json"]).unwrap();
         assert_eq!(cli.dir.as_deref(), Some(std::path::Path::new("x")));
+    }
+
+    #[test]
+    fn github_reads_the_actions_environment_and_hides_the_token() {
+        let cli = Cli::try_parse_from([
+            "alembot",
+            "github",
+            "--event-path",
+            "e.json",
+            "--event-name",
+            "pull_request",
+            "--comment",
+            "comment",
+            "--upload-sarif",
+            "true",
+        ])
+        .unwrap();
+        let Command::Github(args) = cli.command else {
+            panic!("not github")
+        };
+        assert_eq!(args.publish.comment, Some(CommentMode::Comment));
+        assert_eq!(args.publish.upload_sarif, Some(true));
+        assert!(args.command.is_none());
+
+        let cli =
+            Cli::try_parse_from(["alembot", "github", "publish", "--report", "r.json"]).unwrap();
+        let Command::Github(args) = cli.command else {
+            panic!("not github")
+        };
+        assert!(matches!(args.command, Some(GithubCommand::Publish(_))));
+
+        let help = Cli::command()
+            .find_subcommand_mut("github")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(!help.contains("github-token"), "{help}");
+        assert!(help.contains("--no-publish"));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 use crate::analysis::AnalysisError;
 use crate::change::ChangeError;
 use crate::config::ConfigError;
+use crate::github::GithubError;
+use crate::github::event::EventError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -25,6 +27,12 @@ pub enum Error {
     Job(#[from] crate::job::JobError),
     #[error(transparent)]
     Provider(#[from] crate::job::provider::ProviderError),
+    #[error(transparent)]
+    Github(#[from] GithubError),
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error("{path}: {message}")]
+    Input { path: String, message: String },
     #[error("{0}")]
     Usage(String),
 }

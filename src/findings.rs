@@ -218,7 +218,7 @@ pub struct Report {
 }
 
 /// The pull request a report belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PullRequestRef {
     pub repository: String,
     pub number: u64,
@@ -231,6 +231,17 @@ pub struct PullRequestRef {
     /// may GitHub take an inline review comment.
     #[serde(default)]
     pub diff_lines: std::collections::BTreeMap<String, Vec<LineRange>>,
+    /// The `/alembot recheck` comment this report answers: the publisher
+    /// reacts on it when the report is posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_comment: Option<u64>,
+    /// Where file-less findings are anchored in SARIF, per environment (see
+    /// `RenderOptions::environment_files`), so a saved report uploads the
+    /// same SARIF without reading the repository again.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub environment_files: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ pub mod config;
 pub mod detect;
 pub mod error;
 pub mod findings;
+pub mod github;
 pub mod hook;
 pub mod job;
 pub mod models;
@@ -42,5 +43,6 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Verify(args) => commands::verify::run(&globals, args),
         Command::Status(args) => commands::status::run(&globals, args),
         Command::Hook(args) => commands::hook::run(&globals, args),
+        Command::Github(args) => commands::github::run(&globals, args),
     }
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand: each composes the pipeline stages it needs.
 
 pub mod check;
+pub mod github;
 pub mod hook;
 pub mod plan;
 pub mod status;

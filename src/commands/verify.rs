@@ -5,11 +5,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::analyse;
-use crate::change::{Range, Source};
+use crate::change::{ChangeSet, Range, Source};
 use crate::cli::VerifyArgs;
 use crate::config::{Environment, Overrides, Settings};
 use crate::error::Error;
-use crate::findings::Report;
+use crate::findings::{Finding, Report, code};
 use crate::job::provider::ProviderSpec;
 use crate::job::{EnvPlan, JobPlan, checks, choose_python};
 
@@ -22,7 +22,7 @@ pub fn run(globals: &Globals, args: &VerifyArgs) -> Result<Exit, Error> {
     Ok(Exit::of(&report))
 }
 
-/// Runs `verify` and returns its report (the GitHub bot publishes it).
+/// Runs `verify` as the command line asks and returns its report.
 pub fn build_report(globals: &Globals, args: &VerifyArgs) -> Result<Report, Error> {
     let range = if args.all {
         Range::All
@@ -38,8 +38,20 @@ pub fn build_report(globals: &Globals, args: &VerifyArgs) -> Result<Report, Erro
         ..Overrides::default()
     };
     let (source, change, settings) = open(globals, &range, overrides)?;
+    let runtime = crate::job::runtime(settings.jobs)?;
+    runtime.block_on(verify_report(&source, &change, &settings, args.all))
+}
+
+/// The static check, then the dynamic job for the environments the change
+/// touches (all of them with `all`), as one report.
+pub async fn verify_report(
+    source: &Source,
+    change: &ChangeSet,
+    settings: &Settings,
+    all: bool,
+) -> Result<Report, Error> {
     let provider: ProviderSpec = settings.database.parse()?;
-    let analysis = analyse(&source, &change, &settings)?;
+    let analysis = analyse(source, change, settings)?;
     let mut report = Report::new(
         settings.apply_levels(analysis.findings.clone()),
         &["static"],
@@ -49,7 +61,7 @@ pub fn build_report(globals: &Globals, args: &VerifyArgs) -> Result<Report, Erro
         .environments
         .iter()
         .zip(&analysis.envs)
-        .filter(|(_, state)| args.all || state.touched())
+        .filter(|(_, state)| all || state.touched())
         .collect();
     if selected.is_empty() {
         report.notes.push(
@@ -77,7 +89,7 @@ pub fn build_report(globals: &Globals, args: &VerifyArgs) -> Result<Report, Erro
     };
     let mut plans = Vec::new();
     for (env, state) in &selected {
-        plans.push(env_plan(&source, &settings, env, state, &tree, args.all)?);
+        plans.push(env_plan(source, settings, env, state, &tree, all)?);
     }
     let plan = JobPlan {
         envs: plans,
@@ -86,7 +98,7 @@ pub fn build_report(globals: &Globals, args: &VerifyArgs) -> Result<Report, Erro
         timeout: settings.timeout,
         progress: std::io::stderr().is_terminal(),
     };
-    let outcome = crate::job::run(plan)?;
+    let outcome = crate::job::run_async(plan).await?;
     drop(export);
     let mut dynamic = Vec::new();
     let mut checks_run: Vec<String> = Vec::new();
@@ -120,6 +132,7 @@ pub fn build_report(globals: &Globals, args: &VerifyArgs) -> Result<Report, Erro
     for e in &outcome.cleanup_errors {
         notes.push(format!("Cleanup: {e}"));
     }
+    let dynamic = fold_confirmed_drift(&mut report.findings, dynamic);
     let checks_ref: Vec<&str> = checks_run.iter().map(String::as_str).collect();
     report.merge(Report::new(
         settings.apply_levels(dynamic),
@@ -127,6 +140,46 @@ pub fn build_report(globals: &Globals, args: &VerifyArgs) -> Result<Report, Erro
         notes,
     ));
     Ok(report)
+}
+
+/// A `drift` finding that confirms a static `missing-migration` (same
+/// file, line, table and column) is the same problem seen twice: its
+/// rendered Alembic operations become that finding's details instead of a
+/// second finding (and a second inline comment on the pull request).
+fn fold_confirmed_drift(static_findings: &mut [Finding], dynamic: Vec<Finding>) -> Vec<Finding> {
+    let mut rest = Vec::with_capacity(dynamic.len());
+    for d in dynamic {
+        let target = (d.code == code::DRIFT)
+            .then(|| {
+                static_findings.iter_mut().find(|s| {
+                    s.code == code::MISSING_MIGRATION
+                        && s.file == d.file
+                        && s.line == d.line
+                        && s.table == d.table
+                        && s.column == d.column
+                        && s.environment == d.environment
+                })
+            })
+            .flatten();
+        match target {
+            Some(s) => {
+                let confirmed = format!(
+                    "Running the migrations confirms it: {}{}",
+                    d.message,
+                    d.details
+                        .as_deref()
+                        .map(|ops| format!("\nThe missing operations:\n{ops}"))
+                        .unwrap_or_default()
+                );
+                s.details = Some(match s.details.take() {
+                    Some(prev) => format!("{prev}\n{confirmed}"),
+                    None => confirmed,
+                });
+            }
+            None => rest.push(d),
+        }
+    }
+    rest
 }
 
 fn env_plan(
@@ -156,4 +209,38 @@ fn env_plan(
         ),
         request,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confirmed_drift_folds_into_the_static_finding() {
+        let mut static_findings = vec![
+            Finding::error(code::MISSING_MIGRATION, "no revision")
+                .at("app/models.py", Some(12))
+                .in_env("main")
+                .with_table("user")
+                .with_column("email"),
+        ];
+        let dynamic = vec![
+            Finding::error(code::DRIFT, "table `user` has no column `email`")
+                .at("app/models.py", Some(12))
+                .in_env("main")
+                .with_table("user")
+                .with_column("email")
+                .with_details("op.add_column('user', ...)"),
+            Finding::error(code::DRIFT, "table `user` has no column `phone`")
+                .at("app/models.py", Some(13))
+                .in_env("main")
+                .with_table("user")
+                .with_column("phone"),
+        ];
+        let rest = fold_confirmed_drift(&mut static_findings, dynamic);
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].column.as_deref(), Some("phone"));
+        let details = static_findings[0].details.as_deref().unwrap();
+        assert!(details.contains("op.add_column('user', ...)"), "{details}");
+    }
 }

@@ -618,3 +618,116 @@ fn describe_op(op: &Operation) -> String {
         OpKind::BulkInsert { .. } | OpKind::Other { .. } => "an operation".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alembic::operations::read_operations;
+    use crate::models::diff_models;
+
+    const OLD: &str = "class Post(Base):\n    __tablename__ = 'post'\n    id = Column(Integer, primary_key=True)\n    title = Column(String(100))\n";
+
+    fn check(new_models: &str, upgrade: &str) -> (Vec<String>, Vec<String>) {
+        let edits = diff_models("m.py", Some(OLD), Some(new_models)).edits;
+        let src = format!(
+            "revision = 'b'\ndown_revision = 'a'\n\ndef upgrade():\n{upgrade}\n\ndef downgrade():\n    pass\n"
+        );
+        let rev = AddedRevision {
+            path: "v/b.py".into(),
+            revision: "b".into(),
+            ops: read_operations(&src),
+        };
+        let out = crosscheck("main", &edits, &[rev], "alembic revision --autogenerate");
+        let findings = out
+            .findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f.code,
+                    f.table.clone().unwrap_or_default()
+                        + &f.column
+                            .clone()
+                            .map(|c| format!(".{c}"))
+                            .unwrap_or_default()
+                )
+            })
+            .collect();
+        (findings, out.notes)
+    }
+
+    #[test]
+    fn matching_rules() {
+        let add = format!("{OLD}    body = Column(Text)\n");
+        let cases: &[(&str, &str, &str, &[&str])] = &[
+            (
+                "covered add",
+                &add,
+                "    op.add_column('post', sa.Column('body', sa.Text()))",
+                &[],
+            ),
+            (
+                "uncovered add",
+                &add,
+                "    pass",
+                &["missing-migration post.body"],
+            ),
+            (
+                "add on the wrong table",
+                &add,
+                "    op.add_column('user', sa.Column('body', sa.Text()))",
+                &["missing-migration post.body", "unmatched-operation user"],
+            ),
+            (
+                "type change needs type_",
+                &OLD.replace("String(100)", "String(200)"),
+                "    op.alter_column('post', 'title', nullable=True)",
+                &["missing-migration post.title", "unmatched-operation post"],
+            ),
+            (
+                "type change covered",
+                &OLD.replace("String(100)", "String(200)"),
+                "    op.alter_column('post', 'title', type_=sa.String(200))",
+                &[],
+            ),
+            (
+                "python default needs no DDL",
+                &OLD.replace("String(100))", "String(100), default='x')"),
+                "    op.execute('UPDATE post SET title = 1')",
+                &[],
+            ),
+        ];
+        for (name, models, upgrade, want) in cases {
+            let (got, _) = check(models, upgrade);
+            assert_eq!(got, *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn unsure_edits_fall_back_with_a_note() {
+        let dynamic = "class Post(Base):\n    __tablename__ = 'post'\n    id = Column(Integer, primary_key=True)\n    title = Column(String(100))\n\nsetattr(Post, 'extra', Column(Integer))\n";
+        let (findings, notes) = check(
+            dynamic,
+            "    op.add_column('post', sa.Column('extra', sa.Integer()))",
+        );
+        assert!(findings.is_empty(), "{findings:?}");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("could not be resolved statically")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn help_suggests_the_operation() {
+        let add = format!("{OLD}    body = Column(Text, nullable=False)\n");
+        let edits = diff_models("m.py", Some(OLD), Some(&add)).edits;
+        let out = crosscheck("main", &edits, &[], "alembic revision --autogenerate");
+        let help = out.findings[0].help.clone().unwrap_or_default();
+        assert!(
+            help.contains("op.add_column('post', sa.Column('body', sa.Text, nullable=False))"),
+            "{help}"
+        );
+    }
+}

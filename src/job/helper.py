@@ -353,6 +353,8 @@ def backend(url):
 
 def resolve_sync_url(url):
     """Give a driverless URL the first installed driver; fail if the driver is missing."""
+    if url.drivername.split("+")[0] == "postgres":  # Heroku-style URLs
+        url = url.set(drivername="postgresql" + url.drivername[len("postgres"):])
     name = url.get_backend_name()
     driver = url.get_driver_name() if "+" in url.drivername else None
     if name == "sqlite":
@@ -694,7 +696,8 @@ def _qual(schema, name):
 
 
 def _snapshot_schemas(conn, extra=()):
-    insp_default = None
+    """PostgreSQL: every user schema (None = the default one). Elsewhere the default
+    schema and any the request names (a MySQL "schema" is another database)."""
     name = conn.dialect.name
     if name == "postgresql":
         return [None] + [
@@ -706,7 +709,6 @@ def _snapshot_schemas(conn, extra=()):
     for s in extra:
         if s and s not in schemas:
             schemas.append(s)
-    del insp_default
     return schemas
 
 
@@ -729,8 +731,6 @@ def snapshot(conn, version_table="alembic_version", version_table_schema=None, e
             vt_schema = version_table_schema if version_table_schema != default_schema else None
             tables = [t for t in insp.get_table_names(schema=schema)
                       if not (t == version_table and (schema or None) == (vt_schema or None))]
-            if schema is None and version_table_schema and version_table_schema == default_schema:
-                tables = [t for t in tables if t != version_table]
             views = insp.get_view_names(schema=schema)
             for v in views:
                 add(Obj(("view", schema, v), "view `%s`" % _qual(schema, v), "view"))
@@ -854,7 +854,8 @@ class SnapshotDiff:
 
     @staticmethod
     def _collapse(objs):
-        tables = set(o.label[len("table `"):-1] for o in objs if o.key[0] == "table")
+        """Leave out the columns, indexes and constraints of a table that is itself listed."""
+        tables = set(_qual(o.key[1], o.key[2]) for o in objs if o.key[0] == "table")
         return [o for o in objs if o.table is None or o.table not in tables]
 
     def left(self):
@@ -907,7 +908,14 @@ class SnapshotDiff:
 # The project: Alembic config, script directory, env.py runs
 # ---------------------------------------------------------------------------
 
-_ASYNC_MARKERS = re.compile(r"async_engine_from_config|create_async_engine|\bAsyncEngine\b|asyncio\.run\b")
+_ASYNC_MARKERS = re.compile(
+    r"async_engine_from_config|create_async_engine|\bAsyncEngine\b|asyncio\.run\b|\.run_sync\(|\basync\s+def\b")
+
+
+def _is_async_env(source):
+    """Does env.py drive an async engine? (Comments do not count.)"""
+    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    return bool(_ASYNC_MARKERS.search(code))
 
 
 class StepFailure(object):
@@ -931,8 +939,17 @@ class Project(object):
             raise Fatal("request", "project_root must be an absolute path to a directory, got %r" % (root,))
         self.root = os.path.abspath(root)
         os.chdir(self.root)
-        if not sys.path or sys.path[0] != self.root:
+        # Like `python -m pytest` in the project: its root first on sys.path, in place of
+        # the directory this helper was written to; then the ini's directory, which is
+        # where people usually run `alembic` from.
+        here = os.path.dirname(os.path.abspath(__file__))
+        if sys.path and os.path.abspath(sys.path[0] or ".") == here:
+            sys.path[0] = self.root
+        elif not sys.path or sys.path[0] != self.root:
             sys.path.insert(0, self.root)
+        ini_dir = os.path.dirname(os.path.abspath(req["alembic_ini"])) if req.get("alembic_ini") else None
+        if ini_dir and ini_dir not in sys.path:
+            sys.path.insert(1, ini_dir)
         self.req = req
         self.read_only = read_only
         self.sync_url = url
@@ -1004,7 +1021,7 @@ class Project(object):
                          "`alembic heads` shows the same error."))
         except ProjectError:
             raise
-        self.is_async = bool(_ASYNC_MARKERS.search(self.env_source))
+        self.is_async = _is_async_env(self.env_source)
         self.env_url = async_url(url) if self.is_async else url
         env_url_text = url_text(self.env_url)
         cfg.set_main_option("sqlalchemy.url", env_url_text.replace("%", "%%"))
@@ -1183,6 +1200,8 @@ def step_failure_finding(code, failure, project, extra_message="", help=None):
     when = "" if failure.phase == "step" else " (when its transaction was committed)"
     message = "%s of %s failed%s%s: %s" % (
         direction, _script_label(script), when, extra_message, _first_line(_exc_text(e)))
+    if statement:
+        message += " (in `%s`)" % _short_sql(statement)
     details = []
     if statement:
         details.append("SQL: %s" % statement)
@@ -1202,6 +1221,11 @@ def step_failure_finding(code, failure, project, extra_message="", help=None):
     table, column = _table_column_from_error(e, statement)
     return finding(code, message, help=help, file=script.path, line=line, revision=script.revision,
                    table=table, column=column, details="\n\n".join(details) or None)
+
+
+def _short_sql(statement, limit=160):
+    text = " ".join(statement.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 _TABLE_PATTERNS = [
@@ -1378,17 +1402,25 @@ class ModelIndex(object):
                     candidates.append(cls)
                     break
         candidates.extend(metadatas)
-        for obj in candidates:
-            for mod in list(sys.modules.values()):
-                f = getattr(mod, "__file__", None)
-                if not f or not _is_project_file(f, self.project) or os.path.abspath(f) == self.project.env_py:
+        best = (9, None)
+        for mod in list(sys.modules.values()):
+            f = getattr(mod, "__file__", None)
+            if not f or not _is_project_file(f, self.project) or os.path.abspath(f) == self.project.env_py:
+                continue
+            try:
+                values = list(vars(mod).values())
+            except Exception:
+                continue
+            for v in values:
+                if any(v is c for c in candidates):
+                    rank = 0          # the declarative base or the MetaData itself
+                elif not isinstance(v, type) and any(getattr(v, "metadata", None) is m for m in metadatas):
+                    rank = 1          # an object holding it: Flask-SQLAlchemy's `db`
+                else:
                     continue
-                try:
-                    if any(v is obj for v in vars(mod).values()):
-                        return os.path.abspath(f)
-                except Exception:
-                    continue
-        return None
+                if rank < best[0]:
+                    best = (rank, os.path.abspath(f))
+        return best[1]
 
 
 # ---------------------------------------------------------------------------
@@ -2550,6 +2582,8 @@ class Verifier(object):
         filled = filler.fill()
         for n in filler.notes:
             self.note("data upgrade: %s" % n)
+        self.note("data upgrade: inserted %s before applying %s" % (
+            _rows_text(filled), ", ".join(revisions) or "nothing"))
         order = [s.revision for s in self.project.topo_order()]
         wanted = []
         for r in revisions:
@@ -3051,6 +3085,58 @@ def install_read_only_guard(dialect_name):
     return stmt
 
 
+def install_throwaway_speedups(url):
+    """The verify database is thrown away: skip the flushes to disk that make DDL slow.
+
+    Applies to every connection this process opens to *that* database (ours and the
+    ones env.py opens): SQLite `PRAGMA synchronous = OFF`, PostgreSQL
+    `SET synchronous_commit TO off`. Connections to any other database are untouched."""
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    name = backend(url)
+    if name == "sqlite":
+        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+            return
+        target = os.path.realpath(url.database)
+
+        def on_connect(dbapi_conn, record):
+            cur = dbapi_conn.cursor()
+            try:
+                cur.execute("PRAGMA database_list")
+                files = [os.path.realpath(r[2]) for r in cur.fetchall() if r[1] == "main" and r[2]]
+                if target in files:
+                    cur.execute("PRAGMA synchronous = OFF")
+            finally:
+                cur.close()
+    elif name == "postgresql":
+        target = url.database
+
+        def on_connect(dbapi_conn, record):
+            cur = dbapi_conn.cursor()
+            try:
+                cur.execute("SELECT current_database()")
+                row = cur.fetchone()
+                if row and row[0] == target:
+                    cur.execute("SET synchronous_commit TO off")
+            finally:
+                cur.close()
+            with contextlib.suppress(Exception):
+                dbapi_conn.commit()
+    else:
+        return
+
+    def guarded(dbapi_conn, record):
+        try:
+            on_connect(dbapi_conn, record)
+        except Exception as e:  # never let a speed-up break a run
+            log("could not apply the throwaway-database settings: %s" % _exc_text(e))
+            with contextlib.suppress(Exception):
+                dbapi_conn.rollback()
+
+    event.listen(Pool, "connect", guarded)
+
+
 def _sqlite_read_only_url(url):
     path = url.database
     if not path or path == ":memory:":
@@ -3239,12 +3325,20 @@ def probe_action(req, stack):
             "drivers": probe_drivers(), "protocol": HELPER_PROTOCOL}
 
 
+KNOWN_CHECKS = ("upgrade", "drift", "roundtrip", "stairway", "data_upgrade", "data_tests", "unregistered")
+
+
 def verify_action(req, stack):
     t0 = time.perf_counter()
     checks = req.get("checks")
     if not isinstance(checks, dict):
         raise Fatal("request", "verify needs a \"checks\" object")
+    unknown = sorted(set(checks) - set(KNOWN_CHECKS))
+    if unknown:
+        raise Fatal("request", "unknown check%s %s (known: %s)" % (
+            "" if len(unknown) == 1 else "s", ", ".join(unknown), ", ".join(KNOWN_CHECKS)))
     url = resolve_sync_url(parse_url(req.get("database_url")))
+    install_throwaway_speedups(url)
     engine = create_engine(url)
     conn = connect_or_fatal(engine, url)
     versions = dict(stack)

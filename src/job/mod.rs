@@ -90,18 +90,23 @@ pub struct JobOutcome {
 /// Runs the plan to the end (or to the timeout, or to a signal), then
 /// cleans up. Blocking; builds its own runtime.
 pub fn run(plan: JobPlan) -> Result<JobOutcome, JobError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(plan.jobs.clamp(1, 4))
+    runtime(plan.jobs)?.block_on(run_async(plan))
+}
+
+/// A runtime for the job's processes, timers and signals.
+pub fn runtime(jobs: usize) -> Result<tokio::runtime::Runtime, JobError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(jobs.clamp(1, 4))
         .enable_all()
         .build()
         .map_err(|source| JobError::Io {
             context: "starting the job runtime".into(),
             source,
-        })?;
-    runtime.block_on(supervise(plan))
+        })
 }
 
-async fn supervise(plan: JobPlan) -> Result<JobOutcome, JobError> {
+/// [`run`] inside a runtime the caller already has (the GitHub bot's).
+pub async fn run_async(plan: JobPlan) -> Result<JobOutcome, JobError> {
     let janitor = Arc::new(Janitor::new());
     let progress = Arc::new(Progress::new(plan.progress));
     let timeout = plan.timeout;

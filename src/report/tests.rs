@@ -198,6 +198,9 @@ fn json_round_trips() {
             "app/models.py".to_string(),
             vec![LineRange { start: 10, end: 14 }],
         )]),
+        command_comment: Some(7),
+        environment_files: BTreeMap::from([("main".to_string(), "alembic.ini".to_string())]),
+        fallback_file: None,
     });
     for report in [empty(), realistic(), special(), with_pr] {
         let text = render(&report, Format::Json, &opts());

@@ -214,3 +214,49 @@ fn deep_install_sets_the_default_mode() {
     run.assert_code(0);
     assert!(run.stdout.contains("updated"), "{}", run.stdout);
 }
+
+#[test]
+fn deep_hook_runs_the_staged_migrations() {
+    let repo = blog_repo();
+    repo.write("migrations/env.py", RUNNABLE_ENV_PY);
+    repo.write(
+        "alembic.ini",
+        "[alembic]\nscript_location = %(here)s/migrations\nprepend_sys_path = .\nsqlalchemy.url = sqlite:///unused.db\n",
+    );
+    repo.commit_all("runnable env.py");
+    installed(&repo, &["--deep"]).assert_code(0);
+    // The static check passes (a revision adds the column) but the
+    // migration gives it the wrong length: only running it shows that.
+    repo.append("app/models.py", ADD_SUBTITLE);
+    repo.write(
+        "migrations/versions/b2_subtitle.py",
+        &revision(
+            "b2",
+            Some("a1"),
+            "    op.add_column('post', sa.Column('subtitle', sa.Integer(), nullable=True))",
+            "    op.drop_column('post', 'subtitle')",
+        ),
+    );
+    repo.git(&["add", "-A"]);
+    let out = Command::new("git")
+        .args(["commit", "-q", "-m", "subtitle"])
+        .current_dir(repo.path())
+        .env("PATH", path_with_alembot())
+        .env("ALEMBOT_PYTHON", test_python())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "the deep hook should block:\n{text}");
+    assert!(text.contains("drift"), "{text}");
+    assert!(
+        text.contains("post.subtitle") || text.contains("`subtitle`"),
+        "{text}"
+    );
+    // Nothing written into the project (no bytecode caches, no databases).
+    assert!(!repo.status().contains("??"), "{}", repo.status());
+}

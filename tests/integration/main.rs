@@ -6,6 +6,7 @@ mod check;
 mod cleanup;
 mod crosscheck;
 mod dynamic;
+mod github;
 mod hook;
 mod status;
 mod support;

@@ -317,3 +317,59 @@ pub fn subtitle_revision(rev: &str, down: &str) -> String {
         "    op.drop_column('post', 'subtitle')",
     )
 }
+
+/// The Python with alembic and SQLAlchemy the dynamic tests run:
+/// `ALEMBOT_TEST_PYTHON` (set by scripts/test), else the repository's
+/// `.venv`. Never skips: a missing interpreter fails the test with the fix.
+pub fn test_python() -> String {
+    if let Ok(p) = std::env::var("ALEMBOT_TEST_PYTHON")
+        && !p.is_empty()
+    {
+        return p;
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        venv.is_file(),
+        "no Python for the dynamic tests: run `scripts/setup-python` (or set ALEMBOT_TEST_PYTHON)"
+    );
+    venv.display().to_string()
+}
+
+/// A blog project whose env.py really runs (for verify): the example's env.py shape.
+pub const RUNNABLE_ENV_PY: &str = r#"from logging.config import fileConfig
+import os
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+from app.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_offline():
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    connectable = config.attributes.get("connection")
+    if connectable is not None:
+        context.configure(connection=connectable, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
+"#;

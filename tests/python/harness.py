@@ -44,7 +44,8 @@ def backends():
 
 
 def python():
-    return os.environ.get("ALEMBOT_TEST_PYTHON") or sys.executable
+    exe = os.environ.get("ALEMBOT_TEST_PYTHON") or sys.executable
+    return os.path.abspath(exe) if os.sep in exe else exe
 
 
 class HelperRun(object):
@@ -158,9 +159,9 @@ def project_request(name, scenario, database_url, action=None):
         "script_location": None,
         "database_url": database_url,
         "url_env_vars": scenario.get("url_env_vars", ["DATABASE_URL"]),
-        "version_table": "alembic_version",
-        "version_table_schema": None,
-        "setup_sql": [],
+        "version_table": scenario.get("version_table", "alembic_version"),
+        "version_table_schema": scenario.get("version_table_schema"),
+        "setup_sql": scenario.get("setup_sql", []),
         "model_files": [os.path.join(root, p) for p in scenario.get("model_files", [])],
     }
     if req["action"] == "verify":
@@ -206,6 +207,16 @@ def match_findings(expected, actual, backend, root, exhaustive):
     if problems:
         problems.append("all findings:\n" + json.dumps(actual, indent=2))
     return problems
+
+
+def async_url(url):
+    """The async-driver form of a sync test URL (for preparing async fixture projects)."""
+    for sync, asyn in (("sqlite:///", "sqlite+aiosqlite:///"), ("postgresql+psycopg2://", "postgresql+asyncpg://"),
+                       ("postgresql://", "postgresql+asyncpg://"), ("mysql+pymysql://", "mysql+aiomysql://"),
+                       ("mysql://", "mysql+aiomysql://")):
+        if url.startswith(sync):
+            return asyn + url[len(sync):]
+    return url
 
 
 def alembic(project_root, database_url, *args, python_exe=None):

@@ -37,6 +37,14 @@ class Protocol(unittest.TestCase):
         self.assertEqual((final["event"], final["kind"]), ("fatal", "request"))
         self.assertIn("dance", final["message"])
 
+    def test_unknown_check_is_a_request_error(self):
+        scenario = h.load_scenario("clean")
+        req = h.project_request("clean", scenario, "sqlite:///" + tempfile.mktemp())
+        req["checks"] = {"upgrade": True, "drfit": True}
+        final = h.run_helper(req).final
+        self.assertEqual((final["event"], final["kind"]), ("fatal", "request"))
+        self.assertIn("drfit", final["message"])
+
     def test_without_sqlalchemy_is_an_environment_error(self):
         # -S: no site-packages, so neither SQLAlchemy nor Alembic can be imported.
         proc = subprocess.run([h.python(), "-S", h.HELPER], input=b'{"action": "probe"}',

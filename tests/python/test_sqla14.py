@@ -36,5 +36,9 @@ class StatusCasesSqla14(_Needs14, test_status.StatusCases):
     pass
 
 
+class StatusAsyncEnvSqla14(_Needs14, test_status.StatusAsyncEnv):
+    pass
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -93,6 +93,29 @@ def install(cls):
 install(StatusCases)
 
 
+class StatusAsyncEnv(unittest.TestCase):
+    """status on a project whose env.py is asynchronous: the read-only guard covers the
+    async driver's connections too."""
+
+    python_exe = None
+
+    def test_async_env_at_head(self):
+        name = "async-env"
+        root = os.path.join(h.FIXTURES, name)
+        scenario = h.load_scenario(name)
+        for backend in h.backends():
+            with h.throwaway_database(backend, self.python_exe) as url:
+                h.alembic(root, h.async_url(url), "upgrade", "head", python_exe=self.python_exe)
+                before = schema_fingerprint(url, self.python_exe)
+                run = h.run_helper(h.project_request(name, scenario, url, action="status"), self.python_exe)
+                self.assertEqual(before, schema_fingerprint(url, self.python_exe))
+            final = h.result_or_fail(run)
+            self.assertEqual(final["status"]["state"], "up-to-date", backend)
+            got = sorted((f["code"], f.get("operation"), f["column"]) for f in final["findings"])
+            self.assertEqual(got, [("drift", "add_column", "nickname"), ("drift", "remove_column", "score")],
+                             backend)
+
+
 @unittest.skipUnless("postgresql" in h.backends(), "PostgreSQL is not among ALEMBOT_TEST_BACKENDS")
 class StatusWithSelectOnlyRole(unittest.TestCase):
     """A PostgreSQL role that may only SELECT proves status never writes: Alembic would
