@@ -51,6 +51,10 @@ pub fn python() -> String {
 
 /// The Python with SQLAlchemy 1.4 and Alembic 1.8.
 pub fn python_sqla14() -> String {
+    // The Python tests' name for it, too.
+    if let Some(p) = std::env::var_os("ALEMBOT_SQLA14_PYTHON").filter(|p| !p.is_empty()) {
+        return p.to_string_lossy().into_owned();
+    }
     interpreter("ALEMBOT_TEST_PYTHON_SQLA14", ".venv-sqla14", " --sqla14")
 }
 

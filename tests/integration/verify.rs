@@ -44,7 +44,13 @@ fn verify_scenario_with(name: &str, backend: Backend, python: &str) -> Vec<Value
         backend.name()
     );
     let checks = &s["checks"];
-    let data_upgrade = checks.get("data_upgrade").filter(|v| !v.is_null());
+    // A data upgrade needs rows, so a history before the change: from an
+    // empty base there is nothing to run it over.
+    let data_upgrade = checks.get("data_upgrade").filter(|v| {
+        v["base_heads"]
+            .as_array()
+            .is_some_and(|heads| !heads.is_empty())
+    });
     let mut shapes = Vec::new();
     if data_upgrade.is_some() {
         shapes.push(Shape::Range);
@@ -54,14 +60,8 @@ fn verify_scenario_with(name: &str, backend: Backend, python: &str) -> Vec<Value
     }
     let repo = Repo::new();
     copy_fixture(name, repo.path());
-    if let Some(dir) = checks["data_tests"].as_str() {
-        repo.write(
-            ".alembot.yml",
-            &format!(
-                "environments:\n  - name: main\n    alembic_ini: {}\n    data_tests: {dir}\n",
-                s["alembic_ini"].as_str().unwrap_or("alembic.ini")
-            ),
-        );
+    if let Some(config) = alembot_yml(&s) {
+        repo.write(".alembot.yml", &config);
     }
     let mut reports = Vec::new();
     for shape in shapes {
@@ -89,6 +89,30 @@ fn verify_scenario_with(name: &str, backend: Backend, python: &str) -> Vec<Value
         reports.push(report);
     }
     reports
+}
+
+/// The configuration a scenario's environment needs beyond discovery
+/// (data tests, setup SQL, the version table's schema), if any.
+fn alembot_yml(s: &Value) -> Option<String> {
+    let mut env = String::new();
+    if let Some(dir) = s["checks"]["data_tests"].as_str() {
+        env.push_str(&format!("    data_tests: {dir}\n"));
+    }
+    if let Some(statements) = s["setup_sql"].as_array().filter(|a| !a.is_empty()) {
+        env.push_str("    setup_sql:\n");
+        for statement in statements {
+            env.push_str(&format!("      - {statement}\n"));
+        }
+    }
+    if let Some(schema) = s["version_table_schema"].as_str() {
+        env.push_str(&format!("    version_table_schema: {schema}\n"));
+    }
+    (!env.is_empty()).then(|| {
+        format!(
+            "environments:\n  - name: main\n    alembic_ini: {}\n{env}",
+            s["alembic_ini"].as_str().unwrap_or("alembic.ini")
+        )
+    })
 }
 
 /// Commits the project without `revisions` on `main`, then adds them on
@@ -271,6 +295,8 @@ scenario_tests! {
     irreversible_downgrade: "irreversible-downgrade" on [sqlite, postgresql, mysql] then only_warns;
     data_tests_pass: "data-tests-pass" on [sqlite, postgresql, mysql];
     data_tests_fail: "data-tests-fail" on [sqlite, postgresql, mysql];
+    flask_sqlalchemy: "flask-sqlalchemy" on [sqlite, postgresql, mysql];
+    pg_schema: "pg-schema" on [postgresql];
 }
 
 #[test]
