@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::DatabaseCheck;
 use cleanup::{Cleanup, Janitor};
 use helper::{Helper, HelperError};
 use progress::Progress;
@@ -311,36 +312,43 @@ pub fn choose_python(
     }
 }
 
-/// The checks of a verify request.
+/// The checks of a verify request: everything that applies, or only
+/// those in `only`.
 pub fn checks(
     all: bool,
     added: &[String],
     base_heads: &[String],
     data_tests: Option<String>,
+    only: Option<&[DatabaseCheck]>,
 ) -> Checks {
+    let wanted = |check: DatabaseCheck| only.is_none_or(|list| list.contains(&check));
     Checks {
-        upgrade: true,
-        drift: true,
-        roundtrip: true,
-        stairway: Some(if all {
-            serde_json::Value::String("all".into())
-        } else {
-            serde_json::Value::Array(
-                added
-                    .iter()
-                    .cloned()
-                    .map(serde_json::Value::String)
-                    .collect(),
-            )
-        }),
-        data_upgrade: (!all && !added.is_empty() && !base_heads.is_empty()).then(|| {
-            protocol::DataUpgrade {
-                base_heads: base_heads.to_vec(),
-                revisions: added.to_vec(),
+        upgrade: wanted(DatabaseCheck::Upgrade),
+        drift: wanted(DatabaseCheck::Drift),
+        roundtrip: wanted(DatabaseCheck::Roundtrip),
+        stairway: wanted(DatabaseCheck::Stairway).then(|| {
+            if all {
+                serde_json::Value::String("all".into())
+            } else {
+                serde_json::Value::Array(
+                    added
+                        .iter()
+                        .cloned()
+                        .map(serde_json::Value::String)
+                        .collect(),
+                )
             }
         }),
-        data_tests,
-        unregistered: true,
+        data_upgrade: (wanted(DatabaseCheck::DataUpgrade)
+            && !all
+            && !added.is_empty()
+            && !base_heads.is_empty())
+        .then(|| protocol::DataUpgrade {
+            base_heads: base_heads.to_vec(),
+            revisions: added.to_vec(),
+        }),
+        data_tests: data_tests.filter(|_| wanted(DatabaseCheck::DataTests)),
+        unregistered: wanted(DatabaseCheck::Unregistered),
     }
 }
 
@@ -431,4 +439,61 @@ async fn status_calls(
     }
     out.sort_by_key(|(i, _)| *i);
     Ok(out.into_iter().map(|(_, r)| r).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn every_check_that_applies_by_default() {
+        let c = checks(false, &ids(&["b2"]), &ids(&["a1"]), Some("t".into()), None);
+        assert!(c.upgrade && c.drift && c.roundtrip && c.unregistered);
+        assert_eq!(c.stairway, Some(serde_json::json!(["b2"])));
+        assert_eq!(c.data_upgrade.unwrap().base_heads, ids(&["a1"]));
+        assert_eq!(c.data_tests.as_deref(), Some("t"));
+        // The whole history: every revision in the stairway, no data upgrade.
+        let c = checks(true, &[], &ids(&["a1"]), None, None);
+        assert_eq!(c.stairway, Some(serde_json::json!("all")));
+        assert!(c.data_upgrade.is_none());
+    }
+
+    #[test]
+    fn only_the_chosen_checks() {
+        let only = [
+            DatabaseCheck::Upgrade,
+            DatabaseCheck::Drift,
+            DatabaseCheck::Roundtrip,
+        ];
+        let c = checks(
+            false,
+            &ids(&["b2"]),
+            &ids(&["a1"]),
+            Some("t".into()),
+            Some(&only),
+        );
+        assert!(c.upgrade && c.drift && c.roundtrip);
+        assert!(!c.unregistered);
+        assert!(c.stairway.is_none() && c.data_upgrade.is_none() && c.data_tests.is_none());
+        let c = checks(true, &[], &[], None, Some(&[DatabaseCheck::Stairway]));
+        assert!(!c.upgrade && !c.drift && !c.roundtrip);
+        assert_eq!(c.stairway, Some(serde_json::json!("all")));
+    }
+
+    #[test]
+    fn check_names_are_the_reports() {
+        use clap::ValueEnum;
+        for check in DatabaseCheck::value_variants() {
+            let value = check.to_possible_value().unwrap();
+            assert_eq!(value.get_name(), check.as_str());
+        }
+        assert_eq!(
+            DatabaseCheck::from_str("data-upgrade", false),
+            Ok(DatabaseCheck::DataUpgrade)
+        );
+    }
 }

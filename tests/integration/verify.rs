@@ -525,9 +525,7 @@ fn staged_runs_the_index_not_the_working_tree() {
     let report = worktree.json();
     let problems = match_findings(
         &serde_json::from_str::<Vec<Value>>(
-            r#"[{"code": "drift", "operation": "add_column", "table": "users", "column": "nickname",
-                 "file": "app/models.py", "line": 13},
-                {"code": "drift", "operation": "remove_column", "table": "users", "column": "nick"},
+            r#"[{"code": "drift", "operation": "remove_column", "table": "users", "column": "nick"},
                 {"code": "possible-rename", "table": "users", "column": "nickname"}]"#,
         )
         .unwrap(),
@@ -536,6 +534,15 @@ fn staged_runs_the_index_not_the_working_tree() {
         true,
     );
     assert!(problems.is_empty(), "{problems:?}\n{report}");
+    // The static check already says the model's column has no migration;
+    // the database confirms it in that finding rather than in a second one.
+    let missing = findings_of(&report, "missing-migration");
+    assert_eq!(missing.len(), 1, "{report}");
+    assert_eq!(missing[0]["line"], 13);
+    assert!(
+        text(missing[0], "details").contains("Running the migrations confirms it"),
+        "{report}"
+    );
     // Neither run touched the index or the working tree.
     assert_eq!(repo.status(), status_before);
 }
@@ -826,4 +833,57 @@ fn docker_provider_runs_a_real_engine() {
     run.assert_code(1);
     let left: Vec<_> = containers().difference(&before).cloned().collect();
     assert!(left.is_empty(), "containers left: {left:?}");
+}
+
+#[test]
+fn checks_picks_the_database_checks_that_run() {
+    let project = fixture_copy("downgrade-leaves-column");
+    // Upgrade, drift and the round trip alone: the column the downgrade
+    // leaves is seen only by the stairway.
+    let run = verify_json(
+        project.path(),
+        &["--all", "--checks", "upgrade,drift,roundtrip"],
+        "sqlite",
+    );
+    run.assert_code(0);
+    let report = run.json();
+    assert_eq!(
+        report["summary"]["checks"],
+        serde_json::json!(["static", "upgrade", "drift", "roundtrip"])
+    );
+    assert!(
+        report["notes"].to_string().contains(
+            "Only the database checks chosen with --checks ran: upgrade, drift, roundtrip."
+        ),
+        "{report}"
+    );
+    // The stairway alone finds it (ALEMBOT_CHECKS works the same).
+    let py = python();
+    let run = run_in(
+        project.path(),
+        &["verify", "--all", "--format", "json", "--python", &py],
+        &[("ALEMBOT_CHECKS", "stairway")],
+    );
+    run.assert_code(1);
+    let report = run.json();
+    assert_eq!(
+        report["summary"]["checks"],
+        serde_json::json!(["static", "stairway"])
+    );
+    assert_eq!(
+        run.findings(),
+        ["downgrade-debris@migrations/versions/6b171530253b_add_users_bio.py:24"]
+    );
+    // An unknown check is a usage error that lists the names.
+    let run = run_in(
+        project.path(),
+        &["verify", "--all", "--checks", "upgrade,speed"],
+        &[],
+    );
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("invalid value 'speed'") && run.stderr.contains("data_upgrade"),
+        "{}",
+        run.stderr
+    );
 }
