@@ -182,9 +182,18 @@ async fn run_envs(
     })?;
     janitor.set_helper(base.clone());
     // An unusable interpreter is an environment error: say so before
-    // creating anything.
+    // creating anything. Every helper call checks its interpreter first,
+    // so with one interpreter the first real call (creating a database, or
+    // the checks on SQLite) is the check; a separate probe would cost a
+    // Python start-up on every run. Several interpreters are all probed up
+    // front.
     let pythons: BTreeSet<String> = plan.envs.iter().map(|e| e.python.clone()).collect();
-    for python in pythons {
+    let probed = if pythons.len() > 1 {
+        pythons
+    } else {
+        BTreeSet::new()
+    };
+    for python in probed {
         progress.set_global(&format!("checking {python}"));
         let helper = Helper {
             python,
