@@ -22,7 +22,7 @@ use cleanup::{Cleanup, Janitor};
 use helper::{Helper, HelperError};
 use progress::Progress;
 use protocol::{Checks, Request, VerifyResult};
-use provider::{ProviderError, ProviderSpec, Server};
+use provider::{ProviderError, ProviderSpec, Server, Target};
 
 /// What one environment's helper run needs.
 #[derive(Debug, Clone)]
@@ -251,10 +251,24 @@ async fn run_env(
     progress: &Progress,
 ) -> Result<EnvOutcome, JobError> {
     progress.set(&env.name, "creating the database");
-    let database = server.database(janitor, helper).await?;
     let mut request = env.request.clone();
     request.action = "verify";
-    request.database_url = Some(database.url.clone());
+    let (cleanup, shown, created_by_helper) = match server.target(janitor, helper).await? {
+        Target::Ready(database) => {
+            request.database_url = Some(database.url.clone());
+            (database.cleanup, database.shown, None)
+        }
+        Target::OnServer {
+            server_url,
+            name,
+            shown,
+            cleanup,
+        } => {
+            request.server_url = Some(server_url);
+            request.name = Some(name.clone());
+            (cleanup, shown, Some(name))
+        }
+    };
     let name = env.name.clone();
     let on_event = |event: &protocol::Event| {
         if let protocol::Event::Step { step, revision, .. } = event {
@@ -266,9 +280,20 @@ async fn run_env(
         }
     };
     let result = helper.call(&request, None, &on_event).await;
-    progress.set(&env.name, "dropping the database");
-    for e in janitor.run(database.cleanup).await {
-        tracing::warn!("{e}");
+    let dropped = result
+        .as_ref()
+        .is_ok_and(|map| map.get("dropped_database") == Some(&serde_json::Value::Bool(true)));
+    match created_by_helper {
+        Some(name) if dropped => {
+            tracing::info!("cleanup: drop database {name} (done by the helper)");
+            janitor.forget(cleanup);
+        }
+        _ => {
+            progress.set(&env.name, "dropping the database");
+            for e in janitor.run(cleanup).await {
+                tracing::warn!("{e}");
+            }
+        }
     }
     progress.done(&env.name);
     let map = result?;
@@ -281,7 +306,7 @@ async fn run_env(
         })?;
     Ok(EnvOutcome {
         name: env.name,
-        database: database.shown,
+        database: result.database.clone().unwrap_or(shown),
         result,
     })
 }

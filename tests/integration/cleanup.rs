@@ -300,7 +300,8 @@ fn dropped_databases(stderr: &str) -> Vec<String> {
     stderr
         .lines()
         .filter_map(|l| l.split("cleanup: drop database ").nth(1))
-        .map(|n| n.trim().to_string())
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
         .collect()
 }
 
