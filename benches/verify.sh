@@ -30,7 +30,8 @@
 # Environment: RUNS (timed runs of each fast command, default 5), SLOW_RUNS
 #   (of the per-step alembic stairway, ~3 commands per revision, default 1),
 #   ALEMBOT_BIN (a built binary; default: cargo build --release),
-#   PYTHON (the project's interpreter; default: scripts/setup-python's venv).
+#   PYTHON (the project's interpreter; default: scripts/setup-python's venv),
+#   TIMER=python (use the Python timer even when hyperfine is installed).
 # Timing: hyperfine when installed (medians; `apt-get install hyperfine`),
 #   else a small Python timer with the same prepare/median logic.
 set -euo pipefail
@@ -54,7 +55,15 @@ alembic=$(dirname "$python")/alembic
 [[ -x "$alembic" ]] || alembic="$python -m alembic"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/alembot-bench-XXXXXX")
-trap 'rm -rf "$work"' EXIT
+servers=()
+finish() {
+  # The alembic side's database, on every server used, also after a failure.
+  for server in "${servers[@]}"; do
+    "$python" "$work/admin.py" drop "$server" "abbench_$$" >/dev/null 2>&1 || true
+  done
+  rm -rf "$work"
+}
+trap finish EXIT
 "$python" "$here/benches/gen_project.py" --revisions "$revisions" "$work/p$revisions" >/dev/null
 "$python" "$here/benches/gen_project.py" --revisions "$stairway" "$work/p$stairway" >/dev/null
 
@@ -79,7 +88,7 @@ PY
 # seconds, PREPARE run (untimed) before each run.
 time_median() {
   local name=$1 prepare=$2 command=$3 n=$4 warmup=${5:-1}
-  if command -v hyperfine >/dev/null; then
+  if [[ "${TIMER:-}" != python ]] && command -v hyperfine >/dev/null; then
     hyperfine --style none --warmup "$warmup" --runs "$n" --prepare "$prepare" \
       --export-json "$work/$name.json" "$command" >/dev/null 2>&1
     "$python" -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["results"][0]["median"])' \
@@ -101,7 +110,8 @@ PY
 
 echo "alembot: $bin"
 echo "python:  $python ($("$python" -c 'import sqlalchemy, alembic; print("SQLAlchemy", sqlalchemy.__version__, "Alembic", alembic.__version__)'))"
-echo "timer:   $(command -v hyperfine >/dev/null && hyperfine --version || echo 'python (no hyperfine)'); runs: $runs (alembic stairway: $slow_runs)"
+if [[ "${TIMER:-}" != python ]] && command -v hyperfine >/dev/null; then timer=$(hyperfine --version); else timer=python; fi
+echo "timer:   $timer; runs: $runs (alembic stairway: $slow_runs)"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"
 
 IFS=, read -ra list <<<"$providers"
@@ -114,11 +124,13 @@ for provider in "${list[@]}"; do
       ;;
     postgresql)
       database=$pg_server
+      servers+=("$pg_server")
       url=$("$python" "$admin" reset "$pg_server" "abbench_$$")
       prepare="'$python' '$admin' reset '$pg_server' abbench_$$ >/dev/null"
       ;;
     mysql)
       database=$my_server
+      servers+=("$my_server")
       url=$("$python" "$admin" reset "$my_server" "abbench_$$")
       prepare="'$python' '$admin' reset '$my_server' abbench_$$ >/dev/null"
       ;;
@@ -136,9 +148,6 @@ for provider in "${list[@]}"; do
   b=$(time_median "cli-$provider" "$prepare" "$cli" "$runs")
   c=$(time_median "stair-$provider" "true" "$stair" "$runs")
   d=$(time_median "stair-cli-$provider" "$prepare" "$stair_cli" "$slow_runs" 0)
-  if [[ "$provider" != sqlite ]]; then
-    "$python" "$admin" drop "$database" "abbench_$$" >/dev/null
-  fi
   "$python" - "$provider" "$revisions" "$stairway" "$a" "$b" "$c" "$d" <<'PY'
 import sys
 provider, revisions, stairway = sys.argv[1:4]
