@@ -126,8 +126,11 @@ pub fn analyse(
         .map(|e| (e.name.clone(), env_help(e)))
         .collect();
     findings.extend(missing_migrations(&model_changes, &gained, &help));
+    // `verify --all` has no change to look at, but its revision graph is
+    // still the whole history's: heads, cycles and dangling parents count.
+    let whole_history = change.range == Range::All;
     for (env, state) in settings.environments.iter().zip(envs.iter_mut()) {
-        if !state.touched() {
+        if !state.touched() && !whole_history {
             continue;
         }
         let changed: BTreeSet<&str> = state

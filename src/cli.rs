@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 
+use crate::config::DatabaseCheck;
 use crate::config::{CommentMode, FailOn};
 use crate::report::Format;
 
@@ -144,6 +145,20 @@ pub struct VerifyArgs {
     /// How many environments run at once.
     #[arg(long, value_name = "N", env = "ALEMBOT_JOBS")]
     pub jobs: Option<usize>,
+
+    /// Only these database checks (comma-separated; default: every one that
+    /// applies): upgrade, drift, unregistered, roundtrip, stairway,
+    /// data_upgrade, data_tests. Drift, unregistered and roundtrip upgrade
+    /// first whatever the list says.
+    #[arg(
+        long,
+        value_name = "CHECKS",
+        env = "ALEMBOT_CHECKS",
+        value_delimiter = ',',
+        value_enum,
+        hide_possible_values = true
+    )]
+    pub checks: Vec<DatabaseCheck>,
 
     #[command(flatten)]
     pub output: OutputArgs,

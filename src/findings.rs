@@ -110,6 +110,11 @@ pub struct Finding {
     pub column: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// For `drift`: Alembic's kind of difference (`add_column`,
+    /// `modify_type`, `add_enum_value`, ...), so reports can be filtered
+    /// by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
     /// Longer supporting text shown collapsed: a traceback, the Alembic
     /// operations a migration is missing, the objects a downgrade left.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,6 +134,7 @@ impl Finding {
             table: None,
             column: None,
             revision: None,
+            operation: None,
             details: None,
         }
     }

@@ -433,7 +433,12 @@ impl Source {
             return Ok(());
         };
         let mut opts = git2::build::CheckoutBuilder::new();
-        opts.target_dir(dir).force().recreate_missing(true);
+        // A checkout into another directory still writes the repository's
+        // index unless told not to: the user's staged state must survive.
+        opts.target_dir(dir)
+            .force()
+            .recreate_missing(true)
+            .update_index(false);
         match &self.new {
             NewSide::Index(_) => {
                 let mut index = git("reading the index", repo.index())?;

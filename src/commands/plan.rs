@@ -140,6 +140,7 @@ pub fn convert(f: &HelperFinding, environment: &str, tree: &Path) -> Finding {
     finding.table = f.table.clone();
     finding.column = f.column.clone();
     finding.revision = f.revision.clone();
+    finding.operation = f.operation.clone();
     if let Some(d) = &f.details {
         let d = scrub(d);
         finding.details = Some(match finding.details.take() {
@@ -148,4 +149,27 @@ pub fn convert(f: &HelperFinding, environment: &str, tree: &Path) -> Finding {
         });
     }
     finding
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helper_findings_keep_their_operation_and_become_relative() {
+        let f: HelperFinding = serde_json::from_value(serde_json::json!({
+            "code": "drift", "severity": "error", "message": "users has no nickname",
+            "file": "/work/p/app/models.py", "line": 13, "table": "users",
+            "column": "nickname", "operation": "add_column"
+        }))
+        .unwrap();
+        let out = convert(&f, "main", Path::new("/work/p"));
+        assert_eq!(out.file.as_deref(), Some("app/models.py"));
+        assert_eq!(out.line, Some(13));
+        let json = serde_json::to_value(&out).unwrap();
+        assert_eq!(json["operation"], "add_column");
+        // Static findings carry no operation, and the JSON has no key for it.
+        let plain = serde_json::to_value(Finding::error("missing-migration", "m")).unwrap();
+        assert!(plain.get("operation").is_none());
+    }
 }

@@ -60,11 +60,9 @@ pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, Error> {
                     .iter()
                     .map(|f| convert(f, &environment, &change.root))
                     .collect(),
-                database: if r.status.database.is_empty() {
-                    database
-                } else {
-                    r.status.database.clone()
-                },
+                // As the user wrote it (redacted), the same for every row
+                // whether or not it could be reached.
+                database,
                 status: Some(r.status),
                 environment,
                 error: None,

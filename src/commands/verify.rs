@@ -35,6 +35,7 @@ pub fn build_report(globals: &Globals, args: &VerifyArgs) -> Result<Report, Erro
         database: args.database.clone(),
         timeout: args.timeout,
         jobs: args.jobs,
+        database_checks: (!args.checks.is_empty()).then(|| args.checks.clone()),
         ..Overrides::default()
     };
     let (source, change, settings) = open(globals, &range, overrides)?;
@@ -129,6 +130,18 @@ pub async fn verify_report(
         0,
         format!("The database checks ran on {}.", outcome.provider),
     );
+    if let Some(only) = &settings.database_checks {
+        notes.insert(
+            1,
+            format!(
+                "Only the database checks chosen with --checks ran: {}.",
+                only.iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
     for e in &outcome.cleanup_errors {
         notes.push(format!("Cleanup: {e}"));
     }
@@ -198,6 +211,7 @@ fn env_plan(
         env.data_tests
             .as_deref()
             .map(|d| tree.join(d).display().to_string()),
+        settings.database_checks.as_deref(),
     ));
     Ok(EnvPlan {
         name: env.name.clone(),

@@ -67,6 +67,46 @@ pub struct Overrides {
     pub timeout: Option<u64>,
     pub environments: Vec<String>,
     pub jobs: Option<usize>,
+    /// `verify --checks`: only these database checks.
+    pub database_checks: Option<Vec<DatabaseCheck>>,
+}
+
+/// One of the database checks `verify` runs; the names are the report's
+/// (`summary.checks`). `--checks` picks a subset, e.g. to leave out the
+/// stairway on a long history or to time the round trip alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum DatabaseCheck {
+    /// `upgrade heads` on an empty database.
+    Upgrade,
+    /// The upgraded schema against the models.
+    Drift,
+    /// Mapped tables the metadata env.py uses does not have.
+    Unregistered,
+    /// `downgrade base`, then `upgrade heads` again.
+    Roundtrip,
+    /// Each revision down and up again.
+    Stairway,
+    /// The change's migrations over a populated database.
+    #[value(name = "data_upgrade", alias = "data-upgrade")]
+    DataUpgrade,
+    /// The project's own per-revision data tests.
+    #[value(name = "data_tests", alias = "data-tests")]
+    DataTests,
+}
+
+impl DatabaseCheck {
+    /// The name the report uses (`summary.checks`) and `--checks` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseCheck::Upgrade => "upgrade",
+            DatabaseCheck::Drift => "drift",
+            DatabaseCheck::Unregistered => "unregistered",
+            DatabaseCheck::Roundtrip => "roundtrip",
+            DatabaseCheck::Stairway => "stairway",
+            DatabaseCheck::DataUpgrade => "data_upgrade",
+            DatabaseCheck::DataTests => "data_tests",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -193,6 +233,8 @@ pub struct Settings {
     pub database: String,
     pub timeout: Duration,
     pub jobs: usize,
+    /// The database checks to run; `None` for every check that applies.
+    pub database_checks: Option<Vec<DatabaseCheck>>,
     pub github: GithubSettings,
 }
 
@@ -321,6 +363,11 @@ impl Settings {
                     .unwrap_or(DEFAULT_TIMEOUT_SECS),
             ),
             jobs: overrides.jobs.or(cfg.jobs).unwrap_or(2).max(1),
+            database_checks: overrides.database_checks.clone().map(|mut checks| {
+                checks.sort();
+                checks.dedup();
+                checks
+            }),
             github,
         })
     }

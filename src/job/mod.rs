@@ -17,11 +17,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::DatabaseCheck;
 use cleanup::{Cleanup, Janitor};
 use helper::{Helper, HelperError};
 use progress::Progress;
 use protocol::{Checks, Request, VerifyResult};
-use provider::{ProviderError, ProviderSpec, Server};
+use provider::{ProviderError, ProviderSpec, Server, Target};
 
 /// What one environment's helper run needs.
 #[derive(Debug, Clone)]
@@ -187,9 +188,18 @@ async fn run_envs(
     let base = install_helper(&janitor, first_python)?;
     janitor.set_helper(base.clone());
     // An unusable interpreter is an environment error: say so before
-    // creating anything.
+    // creating anything. Every helper call checks its interpreter first,
+    // so with one interpreter the first real call (creating a database, or
+    // the checks on SQLite) is the check; a separate probe would cost a
+    // Python start-up on every run. Several interpreters are all probed up
+    // front.
     let pythons: BTreeSet<String> = plan.envs.iter().map(|e| e.python.clone()).collect();
-    for python in pythons {
+    let probed = if pythons.len() > 1 {
+        pythons
+    } else {
+        BTreeSet::new()
+    };
+    for python in probed {
         progress.set_global(&format!("checking {python}"));
         let helper = Helper {
             python,
@@ -247,10 +257,24 @@ async fn run_env(
     progress: &Progress,
 ) -> Result<EnvOutcome, JobError> {
     progress.set(&env.name, "creating the database");
-    let database = server.database(janitor, helper).await?;
     let mut request = env.request.clone();
     request.action = "verify";
-    request.database_url = Some(database.url.clone());
+    let (cleanup, shown, created_by_helper) = match server.target(janitor, helper).await? {
+        Target::Ready(database) => {
+            request.database_url = Some(database.url.clone());
+            (database.cleanup, database.shown, None)
+        }
+        Target::OnServer {
+            server_url,
+            name,
+            shown,
+            cleanup,
+        } => {
+            request.server_url = Some(server_url);
+            request.name = Some(name.clone());
+            (cleanup, shown, Some(name))
+        }
+    };
     let name = env.name.clone();
     let on_event = |event: &protocol::Event| {
         if let protocol::Event::Step { step, revision, .. } = event {
@@ -262,9 +286,20 @@ async fn run_env(
         }
     };
     let result = helper.call(&request, None, &on_event).await;
-    progress.set(&env.name, "dropping the database");
-    for e in janitor.run(database.cleanup).await {
-        tracing::warn!("{e}");
+    let dropped = result
+        .as_ref()
+        .is_ok_and(|map| map.get("dropped_database") == Some(&serde_json::Value::Bool(true)));
+    match created_by_helper {
+        Some(name) if dropped => {
+            tracing::info!("cleanup: drop database {name} (done by the helper)");
+            janitor.forget(cleanup);
+        }
+        _ => {
+            progress.set(&env.name, "dropping the database");
+            for e in janitor.run(cleanup).await {
+                tracing::warn!("{e}");
+            }
+        }
     }
     progress.done(&env.name);
     let map = result?;
@@ -277,7 +312,7 @@ async fn run_env(
         })?;
     Ok(EnvOutcome {
         name: env.name,
-        database: database.shown,
+        database: result.database.clone().unwrap_or(shown),
         result,
     })
 }
@@ -317,36 +352,43 @@ pub fn choose_python(
     }
 }
 
-/// The checks of a verify request.
+/// The checks of a verify request: everything that applies, or only
+/// those in `only`.
 pub fn checks(
     all: bool,
     added: &[String],
     base_heads: &[String],
     data_tests: Option<String>,
+    only: Option<&[DatabaseCheck]>,
 ) -> Checks {
+    let wanted = |check: DatabaseCheck| only.is_none_or(|list| list.contains(&check));
     Checks {
-        upgrade: true,
-        drift: true,
-        roundtrip: true,
-        stairway: Some(if all {
-            serde_json::Value::String("all".into())
-        } else {
-            serde_json::Value::Array(
-                added
-                    .iter()
-                    .cloned()
-                    .map(serde_json::Value::String)
-                    .collect(),
-            )
-        }),
-        data_upgrade: (!all && !added.is_empty() && !base_heads.is_empty()).then(|| {
-            protocol::DataUpgrade {
-                base_heads: base_heads.to_vec(),
-                revisions: added.to_vec(),
+        upgrade: wanted(DatabaseCheck::Upgrade),
+        drift: wanted(DatabaseCheck::Drift),
+        roundtrip: wanted(DatabaseCheck::Roundtrip),
+        stairway: wanted(DatabaseCheck::Stairway).then(|| {
+            if all {
+                serde_json::Value::String("all".into())
+            } else {
+                serde_json::Value::Array(
+                    added
+                        .iter()
+                        .cloned()
+                        .map(serde_json::Value::String)
+                        .collect(),
+                )
             }
         }),
-        data_tests,
-        unregistered: true,
+        data_upgrade: (wanted(DatabaseCheck::DataUpgrade)
+            && !all
+            && !added.is_empty()
+            && !base_heads.is_empty())
+        .then(|| protocol::DataUpgrade {
+            base_heads: base_heads.to_vec(),
+            revisions: added.to_vec(),
+        }),
+        data_tests: data_tests.filter(|_| wanted(DatabaseCheck::DataTests)),
+        unregistered: wanted(DatabaseCheck::Unregistered),
     }
 }
 
@@ -425,4 +467,61 @@ async fn status_calls(
     }
     out.sort_by_key(|(i, _)| *i);
     Ok(out.into_iter().map(|(_, r)| r).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn every_check_that_applies_by_default() {
+        let c = checks(false, &ids(&["b2"]), &ids(&["a1"]), Some("t".into()), None);
+        assert!(c.upgrade && c.drift && c.roundtrip && c.unregistered);
+        assert_eq!(c.stairway, Some(serde_json::json!(["b2"])));
+        assert_eq!(c.data_upgrade.unwrap().base_heads, ids(&["a1"]));
+        assert_eq!(c.data_tests.as_deref(), Some("t"));
+        // The whole history: every revision in the stairway, no data upgrade.
+        let c = checks(true, &[], &ids(&["a1"]), None, None);
+        assert_eq!(c.stairway, Some(serde_json::json!("all")));
+        assert!(c.data_upgrade.is_none());
+    }
+
+    #[test]
+    fn only_the_chosen_checks() {
+        let only = [
+            DatabaseCheck::Upgrade,
+            DatabaseCheck::Drift,
+            DatabaseCheck::Roundtrip,
+        ];
+        let c = checks(
+            false,
+            &ids(&["b2"]),
+            &ids(&["a1"]),
+            Some("t".into()),
+            Some(&only),
+        );
+        assert!(c.upgrade && c.drift && c.roundtrip);
+        assert!(!c.unregistered);
+        assert!(c.stairway.is_none() && c.data_upgrade.is_none() && c.data_tests.is_none());
+        let c = checks(true, &[], &[], None, Some(&[DatabaseCheck::Stairway]));
+        assert!(!c.upgrade && !c.drift && !c.roundtrip);
+        assert_eq!(c.stairway, Some(serde_json::json!("all")));
+    }
+
+    #[test]
+    fn check_names_are_the_reports() {
+        use clap::ValueEnum;
+        for check in DatabaseCheck::value_variants() {
+            let value = check.to_possible_value().unwrap();
+            assert_eq!(value.get_name(), check.as_str());
+        }
+        assert_eq!(
+            DatabaseCheck::from_str("data-upgrade", false),
+            Ok(DatabaseCheck::DataUpgrade)
+        );
+    }
 }

@@ -88,6 +88,9 @@ pub struct HelperFinding {
     pub column: Option<String>,
     #[serde(default)]
     pub revision: Option<String>,
+    /// Drift only: Alembic's kind of difference.
+    #[serde(default)]
+    pub operation: Option<String>,
     #[serde(default)]
     pub details: Option<String>,
 }
@@ -135,7 +138,9 @@ pub struct ProbeResult {
 /// The read-only health check of one live database (see `status_action`).
 #[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
 pub struct Status {
-    #[serde(default)]
+    /// The URL the helper connected with (redacted, driver resolved). Not
+    /// serialized: a status row names its database once, as the user gave it.
+    #[serde(default, skip_serializing)]
     pub database: String,
     #[serde(default)]
     pub dialect: Option<String>,

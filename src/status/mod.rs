@@ -255,6 +255,18 @@ mod tests {
         assert!(text.contains("1 difference"), "{text}");
         assert!(text.contains("unreachable"), "{text}");
         assert!(text.contains("to apply, in order: 3b06dd20bf9d"), "{text}");
+        // One `database` key per row: the status the helper returned has
+        // its own, which must not be flattened in beside it.
+        let mut with_helper_url = row("up-to-date", &[], true);
+        if let Some(s) = with_helper_url.status.as_mut() {
+            s.database = "postgresql+psycopg2://app:***@db/prod".into();
+        }
+        let text = serde_json::to_string(&with_helper_url).unwrap();
+        assert_eq!(text.matches("\"database\"").count(), 1, "{text}");
+        assert!(
+            text.contains("\"database\":\"postgresql://app:***@db/prod\""),
+            "{text}"
+        );
         let json = serde_json::to_value(&fleet).unwrap();
         assert_eq!(json["databases"][1]["state"], "behind");
         assert_eq!(json["summary"]["unreachable"], 1);

@@ -3,7 +3,11 @@
 
 mod bad_input;
 mod check;
+mod cleanup;
 mod crosscheck;
+mod dynamic;
 mod github;
 mod hook;
+mod status;
 mod support;
+mod verify;

@@ -178,6 +178,32 @@ class DatabaseLifecycle(unittest.TestCase):
         finally:
             h.run_helper({"action": "drop-database", "server_url": server, "name": name})
 
+    def verify_creates_and_drops(self, backend):
+        """verify with server_url and name (no database_url) creates the database, runs the
+        checks in it, and drops it in the same process."""
+        server = h.SERVER_URLS[backend]
+        name = h.random_name()
+        req = h.project_request("missing-column", h.load_scenario("missing-column"), None)
+        del req["database_url"]
+        req.update({"server_url": server, "name": name})
+        try:
+            final = h.result_or_fail(h.run_helper(req))
+            self.assertTrue(final["dropped_database"])
+            self.assertIn(name, final["database"])
+            self.assertEqual([(f["code"], f["column"]) for f in final["findings"]], [("drift", "nickname")])
+            again = h.result_or_fail(h.run_helper({"action": "drop-database", "server_url": server, "name": name}))
+            self.assertFalse(again["dropped"], "the database was left behind")
+        finally:
+            h.run_helper({"action": "drop-database", "server_url": server, "name": name})
+
+    @unittest.skipUnless("postgresql" in h.backends(), "PostgreSQL not selected")
+    def test_verify_creates_and_drops_its_database_on_postgresql(self):
+        self.verify_creates_and_drops("postgresql")
+
+    @unittest.skipUnless("mysql" in h.backends(), "MySQL not selected")
+    def test_verify_creates_and_drops_its_database_on_mysql(self):
+        self.verify_creates_and_drops("mysql")
+
     @unittest.skipUnless("postgresql" in h.backends(), "PostgreSQL not selected")
     def test_postgresql(self):
         self.lifecycle("postgresql")
