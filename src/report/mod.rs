@@ -30,7 +30,7 @@ pub use markdown::{GITHUB_COMMENT_LIMIT, render_markdown_limited};
 pub enum Format {
     /// Diagnostics for a terminal, in the style of rustc and ruff.
     Human,
-    /// The stable JSON contract (DESIGN.md).
+    /// The stable JSON contract (see README.md).
     Json,
     /// The pull-request comment.
     Markdown,

@@ -151,3 +151,21 @@ fn revision_without_a_revision_id() {
         ],
     );
 }
+
+/// The command line is a public contract: its help is snapshotted so a
+/// change to it is a deliberate one.
+#[test]
+fn help_texts() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, args) in [
+        ("help_top", vec!["--help"]),
+        ("help_check", vec!["check", "--help"]),
+        ("help_verify", vec!["verify", "--help"]),
+        ("help_status", vec!["status", "--help"]),
+        ("help_hook_install", vec!["hook", "install", "--help"]),
+    ] {
+        let run = run_in(dir.path(), &args, &[("COLUMNS", "100")]);
+        run.assert_code(0);
+        insta::assert_snapshot!(name, run.stdout);
+    }
+}
