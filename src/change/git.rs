@@ -26,8 +26,6 @@ pub enum ChangeError {
         "`{base}` and `{head}` share no history, so there is no pull-request diff between them"
     )]
     NoMergeBase { base: String, head: String },
-    #[error("the repository has no commits yet; use --staged, or commit first")]
-    NoCommits,
     #[error("{} is a bare repository: alembot needs a working tree", .0.display())]
     Bare(PathBuf),
     #[error("git: {context}: {source}")]
@@ -196,11 +194,6 @@ impl Source {
 
     pub fn root(&self) -> &Path {
         &self.root
-    }
-
-    /// Whether the new side is the working tree (files can be read from disk).
-    pub fn new_side_is_workdir(&self) -> bool {
-        matches!(self.new, NewSide::Workdir)
     }
 
     fn diff(&self, repo: &Repository, range: &Range) -> Result<Vec<ChangedFile>, ChangeError> {

@@ -222,11 +222,7 @@ fn workflow_repository(env: &ActionsEnv) -> Result<RepoName, Error> {
 fn bot_settings(globals: &Globals, flags: &PublishFlags) -> Result<GithubSettings, Error> {
     let mut settings = match open(globals, &Range::Worktree, Overrides::default()) {
         Ok((_, _, settings)) => settings.github,
-        Err(Error::Change(
-            ChangeError::NotARepository(_)
-            | ChangeError::NoSuchDirectory(_)
-            | ChangeError::NoCommits,
-        ))
+        Err(Error::Change(ChangeError::NotARepository(_) | ChangeError::NoSuchDirectory(_)))
         | Err(Error::Config(ConfigError::NoEnvironment { .. })) => GithubSettings::default(),
         Err(e) => return Err(e),
     };

@@ -8,7 +8,18 @@ use crate::config::paths::{is_excluded_dir_path, is_test_file, is_under, parent_
 use crate::config::{Environment, Models, Settings, declares_tables};
 use crate::error::Error;
 use crate::findings::{Finding, Severity};
+use crate::job::choose_python;
 use crate::job::protocol::{HelperFinding, Request};
+
+/// The interpreter that runs `env`'s project (see [`choose_python`]).
+pub fn python_for(settings: &Settings, env: &Environment) -> String {
+    choose_python(
+        settings.python_override.as_deref(),
+        env.python.as_deref(),
+        settings.python.as_deref(),
+        &settings.root,
+    )
+}
 
 /// The request fields that describe `env` as it stands in `tree`.
 pub fn env_request(

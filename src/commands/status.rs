@@ -10,11 +10,11 @@ use crate::error::Error;
 use crate::findings::Report;
 use crate::job::helper::HelperError;
 use crate::job::provider::redact_url;
-use crate::job::{StatusCall, choose_python, run_status};
+use crate::job::{StatusCall, run_status};
 use crate::report::{Format, render};
 use crate::status::{Fleet, Row, render_human, render_markdown};
 
-use super::plan::{convert, env_request};
+use super::plan::{convert, env_request, python_for};
 use super::{Exit, Globals, open, render_options, use_color};
 
 pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, Error> {
@@ -39,12 +39,7 @@ pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, Error> {
             request.database_url = Some(url.to_string());
             calls.push(StatusCall {
                 environment: env.name.clone(),
-                python: choose_python(
-                    settings.python_override.as_deref(),
-                    env.python.as_deref(),
-                    settings.python.as_deref(),
-                    &settings.root,
-                ),
+                python: python_for(&settings, env),
                 request,
             });
             shown.push((env.name.clone(), redact_url(url)));

@@ -11,9 +11,9 @@ use crate::config::{Environment, Overrides, Settings};
 use crate::error::Error;
 use crate::findings::{Finding, Report, code};
 use crate::job::provider::ProviderSpec;
-use crate::job::{EnvPlan, JobPlan, checks, choose_python};
+use crate::job::{EnvPlan, JobPlan, checks};
 
-use super::plan::{convert, env_request};
+use super::plan::{convert, env_request, python_for};
 use super::{Exit, Globals, emit, open, range_of};
 
 pub fn run(globals: &Globals, args: &VerifyArgs) -> Result<Exit, Error> {
@@ -215,12 +215,7 @@ fn env_plan(
     ));
     Ok(EnvPlan {
         name: env.name.clone(),
-        python: choose_python(
-            settings.python_override.as_deref(),
-            env.python.as_deref(),
-            settings.python.as_deref(),
-            &settings.root,
-        ),
+        python: python_for(settings, env),
         request,
     })
 }
