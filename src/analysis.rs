@@ -2,6 +2,8 @@
 //! milliseconds, with no Python and no database. It reads only the files
 //! the change touches plus the revision files of touched environments.
 
+pub mod cache;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::alembic::graph::{
@@ -19,6 +21,8 @@ use crate::detect::migration_lint::lint_migration;
 use crate::detect::missing_migration::{EnvHelp, ModelChange, missing_migrations};
 use crate::findings::Finding;
 use crate::models::diff_models;
+
+use cache::RevisionCache;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -80,6 +84,23 @@ pub fn analyse(
     change: &ChangeSet,
     settings: &Settings,
 ) -> Result<StaticResult, AnalysisError> {
+    let mut cache = match source.cache_dir() {
+        Some(dir) if settings.revision_cache => RevisionCache::open(dir),
+        _ => RevisionCache::off(),
+    };
+    let result = analyse_with(source, change, settings, &mut cache)?;
+    if let Err(e) = cache.save() {
+        tracing::debug!("could not save the revision cache: {e}");
+    }
+    Ok(result)
+}
+
+fn analyse_with(
+    source: &Source,
+    change: &ChangeSet,
+    settings: &Settings,
+    cache: &mut RevisionCache,
+) -> Result<StaticResult, AnalysisError> {
     let mut envs: Vec<EnvState> = settings
         .environments
         .iter()
@@ -139,7 +160,7 @@ pub fn analyse(
             .chain(&state.edited_files)
             .map(String::as_str)
             .collect();
-        let graph = Graph::build(read_revisions(source, Side::New, env, &changed)?);
+        let graph = Graph::build(read_revisions(source, Side::New, env, &changed, cache)?);
         findings.extend(graph_findings(&graph, &env.name));
         let added: Vec<RevisionFile> = graph
             .revisions()
@@ -155,6 +176,7 @@ pub fn analyse(
                 Side::BaseTip,
                 env,
                 &BTreeSet::new(),
+                cache,
             )?);
             findings.extend(stale_parent_findings(&base, &added, &env.name));
         }
@@ -205,12 +227,14 @@ pub fn analyse(
 
 /// Every revision file of `env` on `side`, parsed. Files in `changed` are
 /// read whole (their syntax errors must surface); the others only down to
-/// their first function, which is where the identifiers are.
+/// their first function, which is where the identifiers are, and only when
+/// the cache does not know their content yet.
 fn read_revisions(
     source: &Source,
     side: Side,
     env: &Environment,
     changed: &BTreeSet<&str>,
+    cache: &mut RevisionCache,
 ) -> Result<Vec<RevisionFile>, AnalysisError> {
     let mut paths = Vec::new();
     for location in &env.version_locations {
@@ -220,56 +244,79 @@ fn read_revisions(
             }
         }
     }
-    let contents = source.read_many(side, &paths)?;
-    let files: Vec<(String, Vec<u8>)> = paths
+    let ids = if cache.enabled() {
+        source.content_ids(side, &paths)?
+    } else {
+        vec![None; paths.len()]
+    };
+    let mut parsed: Vec<Option<RevisionFile>> = vec![None; paths.len()];
+    let mut missing = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        let hit = match ids[i] {
+            Some(id) if !changed.contains(path.as_str()) => cache.get(id, path),
+            _ => None,
+        };
+        match hit {
+            Some(file) => parsed[i] = Some(file),
+            None => missing.push(i),
+        }
+    }
+    let missing_paths: Vec<String> = missing.iter().map(|&i| paths[i].clone()).collect();
+    let contents = source.read_many(side, &missing_paths)?;
+    let files: Vec<(usize, Vec<u8>)> = missing
         .into_iter()
         .zip(contents)
-        .filter_map(|(p, c)| c.map(|c| (p, c)))
+        .filter_map(|(i, c)| c.map(|c| (i, c)))
         .collect();
-    let parse_one = |(path, bytes): &(String, Vec<u8>)| {
+    let parse_one = |(i, bytes): &(usize, Vec<u8>)| {
+        let path = &paths[*i];
         let text = Text::from_bytes(path.clone(), bytes.clone());
-        if changed.contains(path.as_str()) {
+        let file = if changed.contains(path.as_str()) {
             parse_revision(path.clone(), &text.text)
         } else {
             parse_revision_header(path.clone(), &text.text)
-        }
+        };
+        (*i, file)
     };
-    // Parsing is independent per file; two threads halve the wall time on
-    // the pre-commit path.
+    // Parsing is independent per file; on a cold cache two threads halve
+    // the wall time.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(4);
     let chunk = files.len().div_ceil(threads).max(64);
-    let results: Vec<Result<RevisionFile, RevisionError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(parse_one).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(results.len());
-    for r in results {
-        out.push(r?);
+    let results: Vec<(usize, Result<RevisionFile, RevisionError>)> = if files.len() <= chunk {
+        files.iter().map(parse_one).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().map(parse_one).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    };
+    for (i, result) in results {
+        let file = result?;
+        if let Some(id) = ids[i]
+            && !changed.contains(paths[i].as_str())
+        {
+            cache.insert(id, &file);
+        }
+        parsed[i] = Some(file);
     }
-    Ok(out)
+    Ok(parsed.into_iter().flatten().collect())
 }
 
 /// The heads of `graph` once the revisions the change adds are taken out.
 fn heads_without(graph: &Graph, added: &BTreeSet<&str>) -> Vec<String> {
-    let kept: Vec<RevisionFile> = graph
-        .revisions()
-        .iter()
-        .filter(|r| !added.contains(r.revision.as_str()))
-        .cloned()
-        .collect();
-    Graph::build(kept)
-        .heads()
+    graph
+        .heads_excluding(added)
         .into_iter()
         .map(str::to_string)
         .collect()

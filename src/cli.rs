@@ -32,6 +32,11 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, env = "ALEMBOT_COLOR")]
     pub color: ColorChoice,
 
+    /// Do not read or write the revision cache (`.git/alembot/`): every
+    /// revision file is read again.
+    #[arg(long, global = true, env = "ALEMBOT_NO_CACHE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_cache: bool,
+
     /// More log output on stderr (-v, -vv).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,

@@ -37,6 +37,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         dir: cli.dir.clone().unwrap_or_else(|| PathBuf::from(".")),
         config: cli.config.clone(),
         color: cli.color,
+        no_cache: cli.no_cache,
     };
     match &cli.command {
         Command::Check(args) => commands::check::run(&globals, args),

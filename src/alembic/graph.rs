@@ -165,6 +165,13 @@ impl Graph {
         self.ids(self.head_indices())
     }
 
+    /// The heads once the revisions `excluded` are taken out: what the
+    /// heads were before a change added them.
+    pub fn heads_excluding(&self, excluded: &BTreeSet<&str>) -> Vec<&str> {
+        let kept = |i: usize| !excluded.contains(self.revisions[i].revision.as_str());
+        self.ids((0..self.len()).filter(|&i| kept(i) && !self.children[i].iter().any(|&c| kept(c))))
+    }
+
     /// Revisions without a down_revision.
     pub fn bases(&self) -> Vec<&str> {
         self.ids((0..self.len()).filter(|&i| self.revisions[i].is_base()))
@@ -697,6 +704,43 @@ mod tests {
         assert!(g.ancestors("nope").is_empty());
         assert!(g.problems().is_empty());
         assert!(graph_findings(&g, "main").is_empty());
+    }
+
+    #[test]
+    fn heads_excluding_are_the_heads_of_the_graph_without_those_revisions() {
+        let history = vec![
+            rev("a", &[]),
+            rev("b", &["a"]),
+            rev("c", &["a"]),
+            rev("m", &["b", "c"]),
+            rev("n", &["m"]),
+            rev("x", &["c"]),
+            rev("b", &["x"]),
+        ];
+        let full = graph(history.clone());
+        for excluded in [
+            vec![],
+            vec!["n"],
+            vec!["m", "n"],
+            vec!["x"],
+            vec!["b"],
+            vec!["m"],
+            vec!["a", "b", "c", "m", "n", "x"],
+        ] {
+            let excluded: BTreeSet<&str> = excluded.into_iter().collect();
+            let rest: Vec<RevisionFile> = full
+                .revisions()
+                .iter()
+                .filter(|r| !excluded.contains(r.revision.as_str()))
+                .cloned()
+                .collect();
+            assert_eq!(
+                full.heads_excluding(&excluded),
+                graph(rest).heads(),
+                "{excluded:?}"
+            );
+        }
+        assert_eq!(full.heads_excluding(&BTreeSet::from(["n"])), ["m", "x"]);
     }
 
     #[test]

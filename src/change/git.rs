@@ -310,19 +310,25 @@ impl Source {
                 .map_or(1, |n| n.get())
                 .min(4);
             let chunk = paths.len().div_ceil(threads).max(64);
-            std::thread::scope(|scope| {
-                let (root, index_mtime) = (self.root.as_path(), self.index_mtime);
-                for (slots, names) in out.chunks_mut(chunk).zip(paths.chunks(chunk)) {
-                    let index = &**index;
-                    scope.spawn(move || {
-                        for (slot, path) in slots.iter_mut().zip(names) {
-                            if let Some(entry) = index.get(path).filter(|e| e.mode != GITLINK) {
-                                *slot = read_if_clean(root, index_mtime, path, entry);
-                            }
-                        }
-                    });
+            let (root, index_mtime) = (self.root.as_path(), self.index_mtime);
+            let index = &**index;
+            let read_part = move |slots: &mut [Option<Vec<u8>>], names: &[String]| {
+                for (slot, path) in slots.iter_mut().zip(names) {
+                    if let Some(entry) = index.get(path).filter(|e| e.mode != GITLINK) {
+                        *slot = read_if_clean(root, index_mtime, path, entry);
+                    }
                 }
-            });
+            };
+            if paths.len() <= chunk {
+                // Starting a thread costs more than reading a few files.
+                read_part(&mut out, paths);
+            } else {
+                std::thread::scope(|scope| {
+                    for (slots, names) in out.chunks_mut(chunk).zip(paths.chunks(chunk)) {
+                        scope.spawn(move || read_part(slots, names));
+                    }
+                });
+            }
         }
         for (slot, path) in out.iter_mut().zip(paths) {
             if slot.is_none() {
@@ -330,6 +336,64 @@ impl Source {
             }
         }
         Ok(out)
+    }
+
+    /// The git object id of each file's content on `side`, where it is
+    /// known without reading the file: from the index for a staged change,
+    /// from the tree for a commit, and for the working tree from the index
+    /// when git's stat data proves the file unchanged. `None` elsewhere.
+    pub fn content_ids(
+        &self,
+        side: Side,
+        paths: &[String],
+    ) -> Result<Vec<Option<Oid>>, ChangeError> {
+        let Some(repo) = &self.repo else {
+            return Ok(vec![None; paths.len()]);
+        };
+        let tree = match side {
+            Side::Old => self.old,
+            Side::BaseTip => self.base_tip,
+            Side::New => match &self.new {
+                NewSide::Index(index) => {
+                    return Ok(paths
+                        .iter()
+                        .map(|p| index.get(p).filter(|e| e.mode != GITLINK).map(|e| e.oid))
+                        .collect());
+                }
+                NewSide::Workdir => {
+                    let Some(index_mtime) = self.index_mtime else {
+                        return Ok(vec![None; paths.len()]);
+                    };
+                    let index = load_index(repo)?;
+                    return Ok(paths
+                        .iter()
+                        .map(|p| {
+                            let entry = index.get(p).filter(|e| e.mode != GITLINK)?;
+                            let meta = fs::symlink_metadata(self.root.join(p)).ok()?;
+                            stat_clean(&meta, index_mtime, entry).then_some(entry.oid)
+                        })
+                        .collect());
+                }
+                NewSide::Tree(oid) => Some(*oid),
+            },
+        };
+        let Some(tree) = tree else {
+            return Ok(vec![None; paths.len()]);
+        };
+        let tree = git("reading a tree", repo.find_tree(tree))?;
+        Ok(paths
+            .iter()
+            .map(|p| {
+                let entry = tree.get_path(Path::new(p)).ok()?;
+                (entry.kind() == Some(ObjectType::Blob)).then(|| entry.id())
+            })
+            .collect())
+    }
+
+    /// Where alembot may keep caches for this repository: inside its git
+    /// directory (the common one, so worktrees share it).
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        self.repo.as_ref().map(|r| r.commondir().join("alembot"))
     }
 
     fn read_blob(&self, oid: Oid) -> Result<Option<Vec<u8>>, ChangeError> {
@@ -454,9 +518,12 @@ impl Source {
     /// Every file on `side` whose name (last component) is one of `names`:
     /// finds configuration files without listing the whole tree.
     pub fn files_named(&self, side: Side, names: &[&str]) -> Result<Vec<String>, ChangeError> {
+        // Called over every index entry: a suffix test, not a split.
         let matches = |path: &[u8]| {
-            let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
-            names.iter().any(|n| n.as_bytes() == name)
+            names.iter().any(|n| {
+                path.ends_with(n.as_bytes())
+                    && (path.len() == n.len() || path[path.len() - n.len() - 1] == b'/')
+            })
         };
         let from_index = |index: &IndexFile| -> Vec<String> {
             index
@@ -520,9 +587,8 @@ impl Source {
 }
 
 /// The working-tree copy of an index entry when git's own stat data
-/// proves it has the staged content (same size, mtime and inode, and
-/// not "racily clean"): reading a file is much cheaper than inflating
-/// a blob, and this is how git itself decides a file is unchanged.
+/// proves it has the staged content: reading a file is much cheaper than
+/// inflating a blob.
 #[cfg(unix)]
 fn read_if_clean(
     root: &Path,
@@ -530,23 +596,14 @@ fn read_if_clean(
     path: &str,
     entry: &super::index::Entry,
 ) -> Option<Vec<u8>> {
-    use std::os::unix::fs::MetadataExt;
     let index_mtime = index_mtime?;
-    let full = root.join(path);
-    // One open, one fstat and one read: the pre-commit path reads
-    // hundreds of revision files this way.
-    let mut file = fs::File::open(&full).ok()?;
+    // One open, one fstat and one read.
+    let mut file = fs::File::open(root.join(path)).ok()?;
     let meta = file.metadata().ok()?;
-    let same = meta.is_file()
-        && meta.size() as u32 == entry.size
-        && meta.mtime() as u32 == entry.mtime.0
-        && meta.mtime_nsec() as u32 == entry.mtime.1
-        && meta.ino() as u32 == entry.ino;
-    let entry_time = (i64::from(entry.mtime.0), i64::from(entry.mtime.1));
-    if !same || entry_time >= index_mtime {
+    if !stat_clean(&meta, index_mtime, entry) {
         return None;
     }
-    let mut bytes = vec![0u8; meta.size() as usize];
+    let mut bytes = vec![0u8; meta.len() as usize];
     std::io::Read::read_exact(&mut file, &mut bytes).ok()?;
     Some(bytes)
 }
@@ -559,6 +616,30 @@ fn read_if_clean(
     _entry: &super::index::Entry,
 ) -> Option<Vec<u8>> {
     None
+}
+
+/// Whether a working-tree file has its index entry's content, decided the
+/// way git decides it: same size, mtime and inode, and not "racily clean"
+/// (modified in the same instant the index was written).
+#[cfg(unix)]
+fn stat_clean(meta: &fs::Metadata, index_mtime: (i64, i64), entry: &super::index::Entry) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let same = meta.is_file()
+        && meta.size() as u32 == entry.size
+        && meta.mtime() as u32 == entry.mtime.0
+        && meta.mtime_nsec() as u32 == entry.mtime.1
+        && meta.ino() as u32 == entry.ino;
+    let entry_time = (i64::from(entry.mtime.0), i64::from(entry.mtime.1));
+    same && entry_time < index_mtime
+}
+
+#[cfg(not(unix))]
+fn stat_clean(
+    _meta: &fs::Metadata,
+    _index_mtime: (i64, i64),
+    _entry: &super::index::Entry,
+) -> bool {
+    false
 }
 
 /// Index entries (not submodules) whose path starts with `prefix`.
@@ -576,7 +657,7 @@ fn index_paths_under(index: &IndexFile, prefix: &str) -> Vec<String> {
 /// libgit2 otherwise. A repository with nothing staged has no index file.
 fn load_index(repo: &Repository) -> Result<IndexFile, ChangeError> {
     let path = repo.path().join("index");
-    match fs::read(&path) {
+    match super::mapped::Mapped::open(&path) {
         Ok(data) => {
             if let Some(index) = super::index::parse(&data) {
                 return Ok(index);

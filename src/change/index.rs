@@ -192,7 +192,9 @@ pub fn parse(data: &[u8]) -> Option<IndexFile> {
     let count = r.u32()? as usize;
     // The trailing checksum is not part of the content.
     let content_end = data.len().checked_sub(OID_LEN)?;
-    let mut paths = String::with_capacity(count * 32);
+    // Paths are validated as UTF-8 once, at the end: per path it was a
+    // tenth of a pre-commit run.
+    let mut paths: Vec<u8> = Vec::with_capacity(count * 32);
     let mut entries = Vec::with_capacity(count);
     let mut previous: Vec<u8> = Vec::new();
     for _ in 0..count {
@@ -247,9 +249,8 @@ pub fn parse(data: &[u8]) -> Option<IndexFile> {
             // A sparse-index directory entry.
             return None;
         }
-        let text = std::str::from_utf8(&path).ok()?;
         let begin = paths.len() as u32;
-        paths.push_str(text);
+        paths.extend_from_slice(&path);
         entries.push(Entry {
             path: (begin, paths.len() as u32),
             oid,
@@ -279,6 +280,17 @@ pub fn parse(data: &[u8]) -> Option<IndexFile> {
             _ => return None,
         }
     }
+    // The concatenation is valid UTF-8 with every path starting on a
+    // character boundary (not a continuation byte) exactly when every path
+    // is valid UTF-8 on its own.
+    if entries.iter().any(|e| {
+        paths
+            .get(e.path.0 as usize)
+            .is_some_and(|b| b & 0xC0 == 0x80)
+    }) {
+        return None;
+    }
+    let paths = String::from_utf8(paths).ok()?;
     Some(IndexFile {
         paths,
         entries,
@@ -410,6 +422,28 @@ mod tests {
     #[test]
     fn reads_index_v4_path_compression_like_libgit2() {
         compare_with_libgit2("4");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_paths_are_declined_even_when_their_bytes_join_into_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        // "a\xe2\x82" then "\xac" sort next to each other; together their
+        // bytes spell "a€", yet neither path is UTF-8 on its own.
+        for names in [
+            &[&b"a\xe2\x82"[..], &b"\xac"[..]][..],
+            &[&b"ok\xff.py"[..]][..],
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path();
+            git(p, &["init", "-q"]);
+            for name in names {
+                std::fs::write(p.join(std::ffi::OsStr::from_bytes(name)), "x").unwrap();
+            }
+            git(p, &["add", "-A"]);
+            let data = std::fs::read(p.join(".git/index")).unwrap();
+            assert!(parse(&data).is_none(), "{names:?}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod git;
 pub mod index;
 mod lines;
+mod mapped;
 mod staged;
 
 pub use git::{ChangeError, Source};

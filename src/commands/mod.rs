@@ -51,6 +51,7 @@ pub struct Globals {
     pub dir: PathBuf,
     pub config: Option<PathBuf>,
     pub color: ColorChoice,
+    pub no_cache: bool,
 }
 
 pub fn range_of(args: &RangeArgs) -> Range {
@@ -73,6 +74,7 @@ pub fn open(
     let (source, change) = Source::open(&globals.dir, range)?;
     let start_dir = start_dir(&globals.dir, source.root());
     overrides.config = globals.config.clone();
+    overrides.no_cache = globals.no_cache;
     let settings = Settings::load(source.root(), &start_dir, &source, &overrides)?;
     Ok((source, change, settings))
 }

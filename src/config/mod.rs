@@ -69,6 +69,8 @@ pub struct Overrides {
     pub jobs: Option<usize>,
     /// `verify --checks`: only these database checks.
     pub database_checks: Option<Vec<DatabaseCheck>>,
+    /// `--no-cache`: neither read nor write the revision cache.
+    pub no_cache: bool,
 }
 
 /// One of the database checks `verify` runs; the names are the report's
@@ -235,6 +237,8 @@ pub struct Settings {
     pub jobs: usize,
     /// The database checks to run; `None` for every check that applies.
     pub database_checks: Option<Vec<DatabaseCheck>>,
+    /// Keep revision identifiers in `.git/alembot/` (off with `--no-cache`).
+    pub revision_cache: bool,
     pub github: GithubSettings,
 }
 
@@ -368,6 +372,7 @@ impl Settings {
                 checks.dedup();
                 checks
             }),
+            revision_cache: !overrides.no_cache,
             github,
         })
     }

@@ -2,6 +2,7 @@
 //! the dynamic job, real Python, Alembic and databases).
 
 mod bad_input;
+mod cache;
 mod check;
 mod cleanup;
 mod crosscheck;
