@@ -134,6 +134,7 @@ import ast
 import contextlib
 import datetime as _dt
 import decimal
+import gc
 import importlib
 import importlib.util
 import inspect as pyinspect
@@ -3488,6 +3489,7 @@ def _verify(req, stack, ready=None):
         project, load_error = Project(req, url), None
     except ProjectError as e:
         project, load_error = None, e.finding
+    gc.freeze()  # the revision files (see main())
     if ready is not None:
         ready()
     install_throwaway_speedups(url)
@@ -3537,6 +3539,13 @@ ACTIONS = {
 
 def main():
     global CHANNEL
+    # The garbage collector: this process lives seconds, but each full collection walks
+    # every object SQLAlchemy, Alembic and the project allocated (150,000 on a
+    # 200-revision project), and the interpreter's exit spends 0.1 s more on them.
+    # Nothing is collected while importing; the long-lived objects are then frozen
+    # (gc.freeze: left out of all later collections) after the imports and again once
+    # the project is loaded, and everything is frozen before exit (end of this file).
+    gc.disable()
     CHANNEL = Channel()
     try:
         raw = sys.stdin.read()
@@ -3559,6 +3568,8 @@ def main():
             if own is not None:
                 own.abandon()
             raise
+        gc.freeze()
+        gc.enable()
         if own is not None:
             result = verify_action(req, stack, own)
         else:
@@ -3580,4 +3591,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # The result is out: spare the exit's collections (see main()). atexit handlers and
+    # finalizers still run; only reference cycles still in memory are left to the OS.
+    gc.freeze()
+    sys.exit(status)
