@@ -3484,11 +3484,14 @@ def _verify(req, stack, ready=None):
         raise Fatal("request", "unknown check%s %s (known: %s)" % (
             "" if len(unknown) == 1 else "s", ", ".join(unknown), ", ".join(KNOWN_CHECKS)))
     url = resolve_sync_url(parse_url(req.get("database_url")))
-    # The project (its revision files) loads without the database: while it is created.
+    # What needs no database is done while it is created: loading the project (its
+    # revision files), and importing the ORM (ModelIndex, always, needs it).
     try:
         project, load_error = Project(req, url), None
     except ProjectError as e:
         project, load_error = None, e.finding
+    with contextlib.suppress(Exception):
+        import sqlalchemy.orm  # noqa: F401
     gc.freeze()  # the revision files (see main())
     if ready is not None:
         ready()
