@@ -587,34 +587,11 @@ def _check_name(name):
 
 
 def create_database_action(req):
-    return _create_database(*_prepare_create(req))
-
-
-def _prepare_create(req):
-    """Checks a create-database request and opens (without connecting) the engine for
-    the server's admin database. Imports the driver."""
-    server = resolve_sync_url(parse_url(req.get("server_url"), "server_url"))
-    name = req.get("name")
-    _check_name(name)
-    admin = _admin_url(server)
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    return server, name, admin, engine
-
-
-def _create_database(server, name, admin, engine):
+    server, name, admin, engine = _prepare_create(req)
     try:
         conn = connect_or_fatal(engine, admin)
         try:
-            if backend(server) == "postgresql":
-                conn.exec_driver_sql('CREATE DATABASE "%s"' % name)
-            else:
-                conn.exec_driver_sql(
-                    "CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" % name
-                )
-        except Exception as e:
-            raise Fatal("connection", "cannot create database %s on %s: %s"
-                        % (name, url_redacted(admin), _first_line(_exc_text(e))),
-                        "The user in the URL needs the right to create databases (CREATEDB on PostgreSQL).")
+            _create_database(conn, server, name, admin)
         finally:
             conn.close()
     finally:
@@ -629,19 +606,52 @@ def _create_database(server, name, admin, engine):
     }
 
 
-def drop_database_action(req):
+def _prepare_create(req):
+    """Checks a create-database or drop-database request and opens (without connecting)
+    the engine for the server's admin database. Imports the driver."""
     server = resolve_sync_url(parse_url(req.get("server_url"), "server_url"))
     name = req.get("name")
     _check_name(name)
     admin = _admin_url(server)
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    conn = connect_or_fatal(engine, admin)
+    return server, name, admin, engine
+
+
+def _create_database(conn, server, name, admin):
+    try:
+        if backend(server) == "postgresql":
+            conn.exec_driver_sql('CREATE DATABASE "%s"' % name)
+        else:
+            conn.exec_driver_sql(
+                "CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" % name
+            )
+    except Exception as e:
+        raise Fatal("connection", "cannot create database %s on %s: %s"
+                    % (name, url_redacted(admin), _first_line(_exc_text(e))),
+                    "The user in the URL needs the right to create databases (CREATEDB on PostgreSQL).")
+
+
+def drop_database_action(req):
+    server, name, admin, engine = _prepare_create(req)
+    try:
+        conn = connect_or_fatal(engine, admin)
+        try:
+            dropped = _drop_database(conn, server, name, admin)
+        finally:
+            conn.close()
+    finally:
+        engine.dispose()
+    return {"event": "result", "database": name, "dropped": dropped}
+
+
+def _drop_database(conn, server, name, admin):
+    """Drops the database, ending other sessions in it first. False: it did not exist."""
     try:
         if backend(server) == "postgresql":
             exists = conn.exec_driver_sql(
                 "SELECT 1 FROM pg_database WHERE datname = '%s'" % name).scalar()
             if not exists:
-                return {"event": "result", "database": name, "dropped": False}
+                return False
             major = conn.dialect.server_version_info[0]
             if major >= 13:
                 conn.exec_driver_sql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
@@ -654,22 +664,17 @@ def drop_database_action(req):
             exists = conn.exec_driver_sql(
                 "SELECT 1 FROM information_schema.schemata WHERE schema_name = '%s'" % name).scalar()
             if not exists:
-                return {"event": "result", "database": name, "dropped": False}
+                return False
             for (pid,) in conn.exec_driver_sql(
                     "SELECT id FROM information_schema.processlist "
                     "WHERE db = '%s' AND id <> CONNECTION_ID()" % name).fetchall():
                 with contextlib.suppress(Exception):
                     conn.exec_driver_sql("KILL %d" % int(pid))
             conn.exec_driver_sql("DROP DATABASE IF EXISTS `%s`" % name)
-    except Fatal:
-        raise
     except Exception as e:
         raise Fatal("connection", "cannot drop database %s on %s: %s"
                     % (name, url_redacted(admin), _first_line(_exc_text(e))))
-    finally:
-        conn.close()
-        engine.dispose()
-    return {"event": "result", "database": name, "dropped": True}
+    return True
 
 
 class OwnDatabase(object):
@@ -679,9 +684,10 @@ class OwnDatabase(object):
     CREATE DATABASE takes 0.1 s on PostgreSQL (it copies template1) and the driver
     releases the GIL while it waits, so it runs in a background thread, started as soon
     as SQLAlchemy is imported: this thread meanwhile imports Alembic and loads the
-    project, and joins the creation only when it connects (`wait`). Whatever fails,
-    `abandon` waits for the creation to end and drops the database if it was created;
-    the caller still drops it if this process dies first ("dropped_database")."""
+    project, and joins the creation only when it connects (`wait`). The connection that
+    created the database stays open to drop it at the end. Whatever fails, `abandon`
+    waits for the creation to end and drops the database if it was created; the caller
+    still drops it if this process dies first ("dropped_database")."""
 
     def __init__(self, req):
         self.spec = {"server_url": req["server_url"], "name": req["name"]}
@@ -690,6 +696,7 @@ class OwnDatabase(object):
         self.dropped = False
         self._thread = None
         self._failure = None      # the exception that stopped the creation
+        self._admin = None        # (server, name, admin url, engine, connection) that created it
 
     @staticmethod
     def wanted(req):
@@ -708,12 +715,19 @@ class OwnDatabase(object):
                                         name="alembot-create-database", daemon=True)
         self._thread.start()
 
-    def _create(self, *prepared):
+    def _create(self, server, name, admin, engine):
+        conn = None
         try:
-            _create_database(*prepared)
+            conn = connect_or_fatal(engine, admin)
+            _create_database(conn, server, name, admin)
+            self._admin = (server, name, admin, engine, conn)
             self.created = True
         except BaseException as e:
             self._failure = e
+            with contextlib.suppress(BaseException):
+                if conn is not None:
+                    conn.close()
+                engine.dispose()
 
     def failed_early(self):
         """The failure found before the creation started (a bad request, a missing driver)."""
@@ -726,14 +740,31 @@ class OwnDatabase(object):
         if self._failure is not None:
             raise self._failure
 
+    def _drop(self):
+        """On the connection that created it; if that fails, once more on a new one."""
+        kept, self._admin = self._admin, None
+        if kept is not None:
+            server, name, admin, engine, conn = kept
+            try:
+                _drop_database(conn, server, name, admin)
+                self.dropped = True
+                return
+            except Exception:
+                pass
+            finally:
+                with contextlib.suppress(Exception):
+                    conn.close()
+                    engine.dispose()
+        drop_database_action(self.spec)
+        self.dropped = True
+
     def drop(self):
         """Drops the database (after a successful run). True if done."""
         try:
-            drop_database_action(self.spec)
+            self._drop()
         except Fatal as e:
             log("could not drop %s: %s" % (self.spec["name"], e.message))
             return False
-        self.dropped = True
         return True
 
     def abandon(self):
@@ -744,8 +775,7 @@ class OwnDatabase(object):
                 self._thread.join()
         if self.created and not self.dropped:
             with contextlib.suppress(BaseException):
-                drop_database_action(self.spec)
-                self.dropped = True
+                self._drop()
         return self._failure
 
 

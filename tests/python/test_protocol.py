@@ -279,6 +279,24 @@ class DatabaseLifecycle(unittest.TestCase):
         self.failures_while_creating("mysql")
 
     @unittest.skipUnless("postgresql" in h.backends(), "PostgreSQL not selected")
+    def test_drop_when_the_creating_connection_is_gone_on_postgresql(self):
+        """The connection that created the database stays open to drop it; if the server
+        ended it meanwhile, the database is dropped on a new one."""
+        server = h.SERVER_URLS["postgresql"]
+        name = h.random_name()
+        req = self.own_database_request("postgresql", name, scenario="clean")
+        # Run on the new database first: ends the session whose last statement created it.
+        req["setup_sql"] = ["SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'postgres' "
+                            "AND query = 'CREATE DATABASE \"' || current_database() || '\"'"]
+        try:
+            final = h.result_or_fail(h.run_helper(req))
+            self.assertEqual(final["findings"], [])
+            self.assertTrue(final["dropped_database"])
+            self.assert_left_nothing(server, name)
+        finally:
+            h.run_helper({"action": "drop-database", "server_url": server, "name": name})
+
+    @unittest.skipUnless("postgresql" in h.backends(), "PostgreSQL not selected")
     def test_interrupted_while_creating_the_database_on_postgresql(self):
         """SIGINT while CREATE DATABASE runs in the background thread: the helper waits for it
         to end, drops the database and reports the interruption. (A session on template1 holds
