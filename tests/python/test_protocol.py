@@ -5,10 +5,12 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 from tests.python import harness as h
@@ -194,6 +196,161 @@ class DatabaseLifecycle(unittest.TestCase):
             again = h.result_or_fail(h.run_helper({"action": "drop-database", "server_url": server, "name": name}))
             self.assertFalse(again["dropped"], "the database was left behind")
         finally:
+            h.run_helper({"action": "drop-database", "server_url": server, "name": name})
+
+    def assert_left_nothing(self, server, name):
+        again = h.result_or_fail(h.run_helper({"action": "drop-database", "server_url": server, "name": name}))
+        self.assertFalse(again["dropped"], "the database %s was left behind" % name)
+
+    def own_database_request(self, backend, name, scenario="missing-column"):
+        req = h.project_request(scenario, h.load_scenario(scenario), None)
+        del req["database_url"]
+        req.update({"server_url": h.SERVER_URLS[backend], "name": name})
+        return req
+
+    def failures_while_creating(self, backend):
+        """verify creates its database in a background thread while Alembic is imported and the
+        project loads: whatever fails meanwhile, the database it created is dropped, and one it
+        could not create is reported (and, not being its own, left alone)."""
+        server = h.SERVER_URLS[backend]
+        names = []
+        try:
+            # The project cannot be loaded at all (a fatal request error while creating).
+            name = h.random_name()
+            names.append(name)
+            req = self.own_database_request(backend, name)
+            req["project_root"] = os.path.join(tempfile.gettempdir(), "alembot-no-such-project-" + name)
+            final = h.run_helper(req).final
+            self.assertEqual((final["event"], final["kind"]), ("fatal", "request"), final)
+            self.assert_left_nothing(server, name)
+
+            # The project has no env.py: a finding, and the database is dropped as usual.
+            name = h.random_name()
+            names.append(name)
+            d = tempfile.mkdtemp()
+            try:
+                os.makedirs(os.path.join(d, "migrations", "versions"))
+                with open(os.path.join(d, "alembic.ini"), "w") as fh:
+                    fh.write("[alembic]\nscript_location = %(here)s/migrations\n")
+                req = {"action": "verify", "project_root": d, "alembic_ini": os.path.join(d, "alembic.ini"),
+                       "server_url": server, "name": name, "checks": {"upgrade": True}}
+                final = h.result_or_fail(h.run_helper(req))
+            finally:
+                shutil.rmtree(d)
+            self.assertEqual([f["code"] for f in final["findings"]], ["project-error"])
+            self.assertTrue(final["dropped_database"])
+            self.assert_left_nothing(server, name)
+
+            # Alembic cannot be used (too old): found after the creation started.
+            name = h.random_name()
+            names.append(name)
+            d = tempfile.mkdtemp()
+            try:
+                os.makedirs(os.path.join(d, "alembic"))
+                with open(os.path.join(d, "alembic", "__init__.py"), "w") as fh:
+                    fh.write('__version__ = "1.7.7"\n')
+                final = h.run_helper(self.own_database_request(backend, name),
+                                     env=dict(os.environ, PYTHONPATH=d)).final
+            finally:
+                shutil.rmtree(d)
+            self.assertEqual((final["event"], final["kind"]), ("fatal", "environment"), final)
+            self.assert_left_nothing(server, name)
+
+            # The creation itself fails (the name is taken): reported; the database is not ours.
+            name = h.random_name()
+            names.append(name)
+            h.result_or_fail(h.run_helper({"action": "create-database", "server_url": server, "name": name}))
+            final = h.run_helper(self.own_database_request(backend, name)).final
+            self.assertEqual((final["event"], final["kind"]), ("fatal", "connection"), final)
+            self.assertIn("cannot create database %s" % name, final["message"])
+            dropped = h.result_or_fail(h.run_helper({"action": "drop-database", "server_url": server,
+                                                     "name": name}))
+            self.assertTrue(dropped["dropped"], "verify dropped a database it had not created")
+        finally:
+            for name in names:
+                h.run_helper({"action": "drop-database", "server_url": server, "name": name})
+
+    @unittest.skipUnless("postgresql" in h.backends(), "PostgreSQL not selected")
+    def test_failures_while_creating_the_database_on_postgresql(self):
+        self.failures_while_creating("postgresql")
+
+    @unittest.skipUnless("mysql" in h.backends(), "MySQL not selected")
+    def test_failures_while_creating_the_database_on_mysql(self):
+        self.failures_while_creating("mysql")
+
+    @unittest.skipUnless("postgresql" in h.backends(), "PostgreSQL not selected")
+    def test_drop_when_the_creating_connection_is_gone_on_postgresql(self):
+        """The connection that created the database stays open to drop it; if the server
+        ended it meanwhile, the database is dropped on a new one."""
+        server = h.SERVER_URLS["postgresql"]
+        name = h.random_name()
+        req = self.own_database_request("postgresql", name, scenario="clean")
+        # Run on the new database first: ends the session whose last statement created it.
+        req["setup_sql"] = ["SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'postgres' "
+                            "AND query = 'CREATE DATABASE \"' || current_database() || '\"'"]
+        try:
+            final = h.result_or_fail(h.run_helper(req))
+            self.assertEqual(final["findings"], [])
+            self.assertTrue(final["dropped_database"])
+            self.assert_left_nothing(server, name)
+        finally:
+            h.run_helper({"action": "drop-database", "server_url": server, "name": name})
+
+    @unittest.skipUnless("postgresql" in h.backends(), "PostgreSQL not selected")
+    def test_interrupted_while_creating_the_database_on_postgresql(self):
+        """SIGINT while CREATE DATABASE runs in the background thread: the helper waits for it
+        to end, drops the database and reports the interruption. (A session on template1 holds
+        PostgreSQL's CREATE DATABASE, which waits up to 5 s for it to leave.)"""
+        server = h.SERVER_URLS["postgresql"]
+        name = h.random_name()
+        holder_code = (
+            "import sys, time, sqlalchemy as sa\n"
+            "kw = {'future': True} if sa.__version__.startswith('1.') else {}\n"
+            "server, name = sys.argv[1:3]\n"
+            "url = sa.engine.make_url(server)\n"
+            "hold = sa.create_engine(url.set(database='template1'), **kw).connect()\n"
+            "hold.exec_driver_sql('SELECT 1')\n"
+            "hold.rollback()\n"
+            "watch = sa.create_engine(url.set(database='postgres'), isolation_level='AUTOCOMMIT', **kw).connect()\n"
+            "print('ready', flush=True)\n"
+            "deadline = time.time() + 30\n"
+            "while time.time() < deadline:\n"
+            "    q = sa.text(\"SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = :q\")\n"
+            "    if watch.execute(q, {'q': 'CREATE DATABASE \"%s\"' % name}).first():\n"
+            "        print('creating', flush=True)\n"
+            "        break\n"
+            "    time.sleep(0.02)\n"
+            "else:\n"
+            "    print('not seen', flush=True)\n"
+            "sys.stdin.readline()\n"
+            "hold.close()\n"
+        )
+        holder = subprocess.Popen([h.python(), "-c", holder_code, server, name], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        helper = None
+        try:
+            self.assertEqual(holder.stdout.readline().strip(), b"ready")
+            with tempfile.TemporaryFile() as request:
+                request.write(json.dumps(self.own_database_request("postgresql", name)).encode())
+                request.seek(0)
+                helper = subprocess.Popen([h.python(), h.HELPER], stdin=request, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE)
+            self.assertEqual(holder.stdout.readline().strip(), b"creating")
+            helper.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+            holder.stdin.write(b"release\n")
+            holder.stdin.flush()
+            out, err = helper.communicate(timeout=60)
+            final = json.loads(out.decode().splitlines()[-1])
+            self.assertEqual((final["event"], final["message"]), ("fatal", "interrupted"), err.decode()[-3000:])
+            self.assertEqual(helper.returncode, 130)
+            self.assert_left_nothing(server, name)
+        finally:
+            for p in (holder, helper):
+                if p is not None:
+                    if p.poll() is None:
+                        p.kill()
+                    p.communicate()
             h.run_helper({"action": "drop-database", "server_url": server, "name": name})
 
     @unittest.skipUnless("postgresql" in h.backends(), "PostgreSQL not selected")
