@@ -677,17 +677,63 @@ def _drop_database(conn, server, name, admin):
     return True
 
 
+# SQLAlchemy's own URL pattern (sqlalchemy.engine.url._parse_url, the same in 1.4 and
+# 2.x), for the one URL read before SQLAlchemy is imported: see OwnDatabase.start_early.
+_SA_URL_RE = re.compile(
+    r"""
+        (?P<name>[\w\+]+)://
+        (?:
+            (?P<username>[^:/]*)
+            (?::(?P<password>[^@]*))?
+        @)?
+        (?:
+            (?:
+                \[(?P<ipv6host>[^/\?]+)\] |
+                (?P<ipv4host>[^/:\?]+)
+            )?
+            (?::(?P<port>[^/\?]*))?
+        )?
+        (?:/(?P<database>[^\?]*))?
+        (?:\?(?P<query>.*))?
+        """,
+    re.X,
+)
+
+
+def _early_connect_args(spec):
+    """psycopg2.connect() arguments for the admin database of a plain PostgreSQL server
+    URL, exactly those SQLAlchemy's psycopg2 dialect would pass; None for anything else
+    (another backend or driver, query options, percent-escapes, a refused name)."""
+    url, name = spec.get("server_url"), spec.get("name")
+    if not isinstance(url, str) or "%" in url or not isinstance(name, str) or not DATABASE_NAME_RE.match(name):
+        return None
+    m = _SA_URL_RE.match(url)
+    if m is None or m.group("query") is not None or m.group("name") not in (
+            "postgresql", "postgres", "postgresql+psycopg2", "postgres+psycopg2"):
+        return None
+    port = m.group("port")
+    if port and not port.isdigit():
+        return None
+    args = {"host": m.group("ipv4host") or m.group("ipv6host"), "dbname": "postgres",
+            "user": m.group("username"), "password": m.group("password"),
+            "port": int(port) if port else None}
+    return {k: v for k, v in args.items() if v}
+
+
 class OwnDatabase(object):
     """The throwaway database verify creates and drops itself (request fields server_url
     and name instead of database_url).
 
-    CREATE DATABASE takes 0.1 s on PostgreSQL (it copies template1) and the driver
-    releases the GIL while it waits, so it runs in a background thread, started as soon
-    as SQLAlchemy is imported: this thread meanwhile imports Alembic and loads the
-    project, and joins the creation only when it connects (`wait`). The connection that
-    created the database stays open to drop it at the end. Whatever fails, `abandon`
-    waits for the creation to end and drops the database if it was created; the caller
-    still drops it if this process dies first ("dropped_database")."""
+    CREATE DATABASE takes 0.1 to 0.25 s on PostgreSQL 15 (it copies template1) and the
+    driver releases the GIL while it waits, so it runs in a background thread while this
+    one imports SQLAlchemy and Alembic and loads the project; `wait` joins it just
+    before the first connection. On a plain PostgreSQL URL served by psycopg2 it starts
+    before SQLAlchemy is imported (`start_early`, with the connection arguments
+    SQLAlchemy would use); otherwise as soon as SQLAlchemy is imported (`start`), and
+    if the early attempt fails, SQLAlchemy's way is tried and says what is wrong. The
+    connection that created the database stays open to drop it at the end. Whatever
+    fails, `abandon` waits for the creation to end and drops the database if it was
+    created; the caller still drops it if this process dies first ("dropped_database")."""
 
     def __init__(self, req):
         self.spec = {"server_url": req["server_url"], "name": req["name"]}
@@ -695,27 +741,59 @@ class OwnDatabase(object):
         self.created = False
         self.dropped = False
         self._thread = None
-        self._failure = None      # the exception that stopped the creation
-        self._admin = None        # (server, name, admin url, engine, connection) that created it
+        self._go = threading.Event()  # set once start() (or abandon()) has run
+        self._cancelled = False
+        self._prepared = None         # from start(): (server, name, admin url, engine)
+        self._prepare_failure = None  # start() found the request or the driver wrong
+        self._create_failure = None   # the exception that stopped the creation
+        self._dbapi_conn = None       # early start: the psycopg2 connection that created it
+        self._admin = None            # otherwise (server, name, admin, engine, connection)
 
     @staticmethod
     def wanted(req):
         return bool(not req.get("database_url") and req.get("server_url") and req.get("name"))
 
-    def start(self):
-        """Checks the request and imports the driver here, then creates in the background.
-        A failure is raised later, by `failed_early` and `wait` (in the order of the checks)."""
-        try:
-            server, name, admin, engine = _prepare_create(self.spec)
-            self.database_url = url_text(server.set(database=name))
-        except Exception as e:
-            self._failure = e
+    def start_early(self):
+        """Before SQLAlchemy is imported: PostgreSQL through psycopg2 creates now."""
+        args = _early_connect_args(self.spec)
+        if args is None:
             return
-        self._thread = threading.Thread(target=self._create, args=(server, name, admin, engine),
-                                        name="alembot-create-database", daemon=True)
+        try:
+            import psycopg2  # noqa: F401  (here: no import runs in both threads at once)
+        except Exception:
+            return
+        self._thread = threading.Thread(target=self._run, args=(args,), name="alembot-create-database",
+                                        daemon=True)
         self._thread.start()
 
-    def _create(self, server, name, admin, engine):
+    def start(self):
+        """Once SQLAlchemy is imported: checks the request and imports the driver here,
+        then creates in the background (unless start_early did). A failure is raised
+        later, by `failed_early` and `wait` (in the order of the checks)."""
+        try:
+            prepared = _prepare_create(self.spec)
+            self.database_url = url_text(prepared[0].set(database=prepared[1]))
+            self._prepared = prepared
+        except Exception as e:
+            self._prepare_failure = e
+        finally:
+            self._go.set()
+        if self._thread is None and self._prepared is not None:
+            self._thread = threading.Thread(target=self._run, args=(None,), name="alembot-create-database",
+                                            daemon=True)
+            self._thread.start()
+
+    def _run(self, early_args):
+        if early_args is not None:
+            try:
+                self._create_early(early_args)
+                return
+            except Exception:
+                pass  # SQLAlchemy's way, below, reports what is wrong
+        self._go.wait()
+        if self._prepared is None or self._cancelled:
+            return
+        server, name, admin, engine = self._prepared
         conn = None
         try:
             conn = connect_or_fatal(engine, admin)
@@ -723,38 +801,62 @@ class OwnDatabase(object):
             self._admin = (server, name, admin, engine, conn)
             self.created = True
         except BaseException as e:
-            self._failure = e
+            self._create_failure = e
             with contextlib.suppress(BaseException):
                 if conn is not None:
                     conn.close()
                 engine.dispose()
 
+    def _create_early(self, args):
+        import psycopg2
+
+        conn = psycopg2.connect(**args)
+        try:
+            conn.autocommit = True
+            cur = conn.cursor()
+            cur.execute('CREATE DATABASE "%s"' % self.spec["name"])
+            cur.close()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                conn.close()
+            raise
+        self._dbapi_conn = conn
+        self.created = True
+
     def failed_early(self):
-        """The failure found before the creation started (a bad request, a missing driver)."""
-        return self._failure if self._thread is None else None
+        """What start() found wrong (a bad request, a missing driver), or None."""
+        return self._prepare_failure
 
     def wait(self):
         """Returns once the database exists; raises what stopped its creation."""
         if self._thread is not None:
             self._thread.join()
-        if self._failure is not None:
-            raise self._failure
+        if self._create_failure is not None:
+            raise self._create_failure
 
     def _drop(self):
         """On the connection that created it; if that fails, once more on a new one."""
+        dbapi_conn, self._dbapi_conn = self._dbapi_conn, None
         kept, self._admin = self._admin, None
-        if kept is not None:
-            server, name, admin, engine, conn = kept
-            try:
+        try:
+            if dbapi_conn is not None:
+                _drop_database_dbapi(dbapi_conn, self.spec["name"])
+                self.dropped = True
+                return
+            if kept is not None:
+                server, name, admin, engine, conn = kept
                 _drop_database(conn, server, name, admin)
                 self.dropped = True
                 return
-            except Exception:
-                pass
-            finally:
-                with contextlib.suppress(Exception):
-                    conn.close()
-                    engine.dispose()
+        except Exception:
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                if dbapi_conn is not None:
+                    dbapi_conn.close()
+                if kept is not None:
+                    kept[4].close()
+                    kept[3].dispose()
         drop_database_action(self.spec)
         self.dropped = True
 
@@ -770,13 +872,33 @@ class OwnDatabase(object):
     def abandon(self):
         """After a failure anywhere: waits for the creation to end and drops the database
         if it was created. Never raises; returns what stopped the creation, if anything."""
+        self._cancelled = True
+        self._go.set()
         with contextlib.suppress(BaseException):
             if self._thread is not None:
                 self._thread.join()
         if self.created and not self.dropped:
             with contextlib.suppress(BaseException):
                 self._drop()
-        return self._failure
+        return self._prepare_failure or self._create_failure
+
+
+def _drop_database_dbapi(conn, name):
+    """_drop_database on PostgreSQL, on a psycopg2 connection (the early start's)."""
+    cur = conn.cursor()
+    try:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = '%s'" % name)
+        if cur.fetchone() is None:
+            return False
+        if conn.server_version >= 130000:
+            cur.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        else:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = '%s' AND pid <> pg_backend_pid()" % name)
+            cur.execute('DROP DATABASE IF EXISTS "%s"' % name)
+    finally:
+        cur.close()
+    return True
 
 
 def empty_database(conn):
@@ -3596,8 +3718,10 @@ def main():
         own = None
         if action == "verify" and OwnDatabase.wanted(req):
             own = OwnDatabase(req)
+            own.start_early()
         try:
-            # verify's own database is created while Alembic is imported and the project loads.
+            # verify's own database is created while SQLAlchemy and Alembic are imported
+            # and the project loads.
             stack = load_stack(after_sqlalchemy=own.start if own is not None else None)
         except BaseException:
             if own is not None:

@@ -180,7 +180,7 @@ class DatabaseLifecycle(unittest.TestCase):
         finally:
             h.run_helper({"action": "drop-database", "server_url": server, "name": name})
 
-    def verify_creates_and_drops(self, backend):
+    def verify_creates_and_drops(self, backend, python_exe=None):
         """verify with server_url and name (no database_url) creates the database, runs the
         checks in it, and drops it in the same process."""
         server = h.SERVER_URLS[backend]
@@ -189,7 +189,7 @@ class DatabaseLifecycle(unittest.TestCase):
         del req["database_url"]
         req.update({"server_url": server, "name": name})
         try:
-            final = h.result_or_fail(h.run_helper(req))
+            final = h.result_or_fail(h.run_helper(req, python_exe))
             self.assertTrue(final["dropped_database"])
             self.assertIn(name, final["database"])
             self.assertEqual([(f["code"], f["column"]) for f in final["findings"]], [("drift", "nickname")])

@@ -8,7 +8,7 @@ import os
 import unittest
 
 from tests.python import harness as h
-from tests.python import test_scenarios, test_status
+from tests.python import test_protocol, test_scenarios, test_status
 
 SQLA14 = os.environ.get("ALEMBOT_SQLA14_PYTHON") or os.path.join(h.REPO, ".venv-sqla14", "bin", "python")
 SKIP = os.environ.get("ALEMBOT_SKIP_SQLA14") == "1"
@@ -30,6 +30,18 @@ class VerifyScenariosSqla14(_Needs14, test_scenarios.VerifyScenarios):
         final = h.result_or_fail(h.run_helper({"action": "probe"}, self.python_exe))
         self.assertTrue(final["versions"]["sqlalchemy"].startswith("1.4"))
         self.assertTrue(final["versions"]["alembic"].startswith("1.8"))
+
+
+@unittest.skipUnless(set(h.backends()) & {"postgresql", "mysql"}, "no database server among ALEMBOT_TEST_BACKENDS")
+class OwnDatabaseSqla14(_Needs14, unittest.TestCase):
+    """verify creating and dropping its own database (on PostgreSQL before SQLAlchemy is
+    imported, with the arguments SQLAlchemy 1.4 would use)."""
+
+    def test_verify_creates_and_drops_its_database(self):
+        for backend in ("postgresql", "mysql"):
+            if backend in h.backends():
+                with self.subTest(backend=backend):
+                    test_protocol.DatabaseLifecycle.verify_creates_and_drops(self, backend, self.python_exe)
 
 
 class StatusCasesSqla14(_Needs14, test_status.StatusCases):

@@ -28,6 +28,40 @@ class Redaction(unittest.TestCase):
             helper._SECRETS.remove("Sw0rdfish-42")
 
 
+class EarlyConnectArgs(unittest.TestCase):
+    """verify's own PostgreSQL database is created before SQLAlchemy is imported, with
+    psycopg2 arguments read from the server URL: they must be SQLAlchemy's own."""
+
+    def sqlalchemy_args(self, url):
+        from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
+        from sqlalchemy.engine import make_url
+
+        cargs, cparams = PGDialect_psycopg2().create_connect_args(make_url(url).set(database="postgres"))
+        self.assertEqual(list(cargs), [])
+        cparams = dict(cparams)
+        if "database" in cparams:  # SQLAlchemy 1.4: psycopg2's older name for dbname
+            cparams["dbname"] = cparams.pop("database")
+        return cparams
+
+    def test_plain_postgresql_urls_get_sqlalchemys_arguments(self):
+        for url in ("postgresql://postgres@127.0.0.1:5432/postgres", "postgresql+psycopg2://app:s3cret@db.example/app",
+                    "postgresql://app:p:w@h:6543/x", "postgresql://u@[::1]:5433/db", "postgresql:///db",
+                    "postgresql://u@/db", "postgresql://h"):
+            args = helper._early_connect_args({"server_url": url, "name": "alembot_0123456789ab"})
+            self.assertEqual(args, self.sqlalchemy_args(url), url)
+        self.assertEqual(helper._early_connect_args({"server_url": "postgres://u@h/db", "name": "alembot_0123456789ab"}),
+                         {"host": "h", "user": "u", "dbname": "postgres"})
+
+    def test_anything_else_waits_for_sqlalchemy(self):
+        name = "alembot_0123456789ab"
+        for url in ("postgresql+pg8000://u@h/db", "postgresql+psycopg://u@h/db", "postgresql+asyncpg://u@h/db",
+                    "postgresql://u@h/db?sslmode=require", "postgresql://u:p%40ss@h/db", "mysql://root@h/",
+                    "sqlite:////tmp/x.db", "postgresql://u@h:port/db", "not a url", None):
+            self.assertIsNone(helper._early_connect_args({"server_url": url, "name": name}), url)
+        for bad in ("postgres", "alembot_ABCDEFGHIJKL", "alembot_0123456789ab; DROP", None):
+            self.assertIsNone(helper._early_connect_args({"server_url": "postgresql://u@h/db", "name": bad}), bad)
+
+
 class AsyncDetection(unittest.TestCase):
     def test_markers(self):
         self.assertTrue(helper._is_async_env("connectable = async_engine_from_config(cfg)"))
