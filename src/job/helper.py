@@ -18,6 +18,8 @@ events come first, then exactly one final line:
     {"event": "step", "step": "downgrade", "revision": "1e212bc13912", "check": "stairway"}
     {"event": "step", "step": "data test", "revision": "...", "check": "data_tests"}
     {"event": "note", "message": "..."}                     (informational)
+    {"event": "gone", "database": "alembot_..."}             (verify with server_url: the
+        database it was to create is dropped, or was never sent a CREATE; nothing to drop)
     {"event": "result", ...}                                 (final, success)
     {"event": "fatal", "kind": K, "message": "...", "help": "..." | null}   (final, failure)
 
@@ -740,6 +742,7 @@ class OwnDatabase(object):
         self.database_url = None  # secret: the URL of the database once created
         self.created = False
         self.dropped = False
+        self._attempted = False       # CREATE DATABASE was sent (it may exist even if it failed)
         self._thread = None
         self._go = threading.Event()  # set once start() (or abandon()) has run
         self._cancelled = False
@@ -797,6 +800,7 @@ class OwnDatabase(object):
         conn = None
         try:
             conn = connect_or_fatal(engine, admin)
+            self._attempted = True
             _create_database(conn, server, name, admin)
             self._admin = (server, name, admin, engine, conn)
             self.created = True
@@ -814,6 +818,7 @@ class OwnDatabase(object):
         try:
             conn.autocommit = True
             cur = conn.cursor()
+            self._attempted = True
             cur.execute('CREATE DATABASE "%s"' % self.spec["name"])
             cur.close()
         except BaseException:
@@ -860,6 +865,11 @@ class OwnDatabase(object):
         drop_database_action(self.spec)
         self.dropped = True
 
+    def _say_gone(self):
+        """Tells the caller it has nothing to drop (see the "gone" event)."""
+        if self.dropped or not self._attempted:
+            emit({"event": "gone", "database": self.spec["name"]})
+
     def drop(self):
         """Drops the database (after a successful run). True if done."""
         try:
@@ -867,6 +877,7 @@ class OwnDatabase(object):
         except Fatal as e:
             log("could not drop %s: %s" % (self.spec["name"], e.message))
             return False
+        self._say_gone()
         return True
 
     def abandon(self):
@@ -880,6 +891,8 @@ class OwnDatabase(object):
         if self.created and not self.dropped:
             with contextlib.suppress(BaseException):
                 self._drop()
+        with contextlib.suppress(BaseException):
+            self._say_gone()
         return self._prepare_failure or self._create_failure
 
 

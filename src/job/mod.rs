@@ -15,6 +15,7 @@ pub mod provider;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::config::DatabaseCheck;
@@ -276,19 +277,28 @@ async fn run_env(
         }
     };
     let name = env.name.clone();
-    let on_event = |event: &protocol::Event| {
-        if let protocol::Event::Step { step, revision, .. } = event {
+    // The helper says so when its database is gone, also when it fails:
+    // dropping it again would need the helper that just failed (SQLAlchemy
+    // missing, say), and its warning would wrongly suggest a leftover.
+    let gone = AtomicBool::new(false);
+    let on_event = |event: &protocol::Event| match event {
+        protocol::Event::Step { step, revision, .. } => {
             let text = match revision {
                 Some(r) => format!("{step} {}", &r[..r.len().min(12)]),
                 None => step.clone(),
             };
             progress.set(&name, &text);
         }
+        protocol::Event::Gone { database } if Some(database) == created_by_helper.as_ref() => {
+            gone.store(true, Ordering::Relaxed);
+        }
+        _ => {}
     };
     let result = helper.call(&request, None, &on_event).await;
-    let dropped = result
-        .as_ref()
-        .is_ok_and(|map| map.get("dropped_database") == Some(&serde_json::Value::Bool(true)));
+    let dropped = gone.load(Ordering::Relaxed)
+        || result
+            .as_ref()
+            .is_ok_and(|map| map.get("dropped_database") == Some(&serde_json::Value::Bool(true)));
     match created_by_helper {
         Some(name) if dropped => {
             tracing::info!("cleanup: drop database {name} (done by the helper)");

@@ -61,6 +61,11 @@ pub enum Event {
     Note {
         message: String,
     },
+    /// The database a verify was to create on a server does not exist (it
+    /// was dropped, or never created): there is nothing left to drop.
+    Gone {
+        database: String,
+    },
     Result(serde_json::Map<String, serde_json::Value>),
     Fatal {
         kind: String,
@@ -205,6 +210,10 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(fatal, Event::Fatal { ref kind, .. } if kind == "environment"));
+        let gone: Event =
+            serde_json::from_str(r#"{"event": "gone", "database": "alembot_0123456789ab"}"#)
+                .unwrap();
+        assert!(matches!(gone, Event::Gone { ref database } if database == "alembot_0123456789ab"));
         let result: Event = serde_json::from_str(r#"{"event": "result", "findings": []}"#).unwrap();
         assert!(matches!(result, Event::Result(_)));
     }

@@ -712,6 +712,33 @@ fn missing_alembic_is_an_environment_error_with_the_install_command() {
     );
 }
 
+/// On a server, the helper creates the database itself; when it cannot
+/// even start (no SQLAlchemy), it says nothing was created, so alembot does
+/// not try a drop with the same broken interpreter and warn about a database
+/// that never existed.
+#[test]
+fn a_helper_without_sqlalchemy_on_a_server_warns_of_no_leftover() {
+    let project = fixture_copy("missing-column");
+    let scratch = tempfile::tempdir().unwrap();
+    let py = python_without_alembic(scratch.path());
+    for backend in [Backend::Postgresql, Backend::Mysql] {
+        let server = backend.server_url();
+        let run = run_in(
+            project.path(),
+            &["verify", "--all", "--python", &py, "--database", &server],
+            &[],
+        );
+        run.assert_code(2);
+        assert!(run.stderr.contains("is not installed in"), "{}", run.stderr);
+        assert!(
+            !run.stderr.contains("could not drop"),
+            "{}: {}",
+            backend.name(),
+            run.stderr
+        );
+    }
+}
+
 #[test]
 fn alembic_older_than_1_8_is_refused() {
     let project = fixture_copy("missing-column");

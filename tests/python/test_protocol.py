@@ -189,14 +189,25 @@ class DatabaseLifecycle(unittest.TestCase):
         del req["database_url"]
         req.update({"server_url": server, "name": name})
         try:
-            final = h.result_or_fail(h.run_helper(req, python_exe))
+            run = h.run_helper(req, python_exe)
+            final = h.result_or_fail(run)
             self.assertTrue(final["dropped_database"])
+            self.assertEqual([e for e in run.events if e.get("event") == "gone"],
+                             [{"event": "gone", "database": name}])
             self.assertIn(name, final["database"])
             self.assertEqual([(f["code"], f["column"]) for f in final["findings"]], [("drift", "nickname")])
             again = h.result_or_fail(h.run_helper({"action": "drop-database", "server_url": server, "name": name}))
             self.assertFalse(again["dropped"], "the database was left behind")
         finally:
             h.run_helper({"action": "drop-database", "server_url": server, "name": name})
+
+    def assert_gone(self, run, name, expected=True):
+        """The helper's "gone" event: nothing for the caller to drop."""
+        gone = [e for e in run.events if e.get("event") == "gone"]
+        if expected:
+            self.assertEqual(gone, [{"event": "gone", "database": name}], run.events)
+        else:
+            self.assertEqual(gone, [], run.events)
 
     def assert_left_nothing(self, server, name):
         again = h.result_or_fail(h.run_helper({"action": "drop-database", "server_url": server, "name": name}))
@@ -220,8 +231,10 @@ class DatabaseLifecycle(unittest.TestCase):
             names.append(name)
             req = self.own_database_request(backend, name)
             req["project_root"] = os.path.join(tempfile.gettempdir(), "alembot-no-such-project-" + name)
-            final = h.run_helper(req).final
+            run = h.run_helper(req)
+            final = run.final
             self.assertEqual((final["event"], final["kind"]), ("fatal", "request"), final)
+            self.assert_gone(run, name)
             self.assert_left_nothing(server, name)
 
             # The project has no env.py: a finding, and the database is dropped as usual.
@@ -234,11 +247,13 @@ class DatabaseLifecycle(unittest.TestCase):
                     fh.write("[alembic]\nscript_location = %(here)s/migrations\n")
                 req = {"action": "verify", "project_root": d, "alembic_ini": os.path.join(d, "alembic.ini"),
                        "server_url": server, "name": name, "checks": {"upgrade": True}}
-                final = h.result_or_fail(h.run_helper(req))
+                run = h.run_helper(req)
+                final = h.result_or_fail(run)
             finally:
                 shutil.rmtree(d)
             self.assertEqual([f["code"] for f in final["findings"]], ["project-error"])
             self.assertTrue(final["dropped_database"])
+            self.assert_gone(run, name)
             self.assert_left_nothing(server, name)
 
             # Alembic cannot be used (too old): found after the creation started.
@@ -249,20 +264,25 @@ class DatabaseLifecycle(unittest.TestCase):
                 os.makedirs(os.path.join(d, "alembic"))
                 with open(os.path.join(d, "alembic", "__init__.py"), "w") as fh:
                     fh.write('__version__ = "1.7.7"\n')
-                final = h.run_helper(self.own_database_request(backend, name),
-                                     env=dict(os.environ, PYTHONPATH=d)).final
+                run = h.run_helper(self.own_database_request(backend, name),
+                                   env=dict(os.environ, PYTHONPATH=d))
+                final = run.final
             finally:
                 shutil.rmtree(d)
             self.assertEqual((final["event"], final["kind"]), ("fatal", "environment"), final)
+            self.assert_gone(run, name)
             self.assert_left_nothing(server, name)
 
             # The creation itself fails (the name is taken): reported; the database is not ours.
             name = h.random_name()
             names.append(name)
             h.result_or_fail(h.run_helper({"action": "create-database", "server_url": server, "name": name}))
-            final = h.run_helper(self.own_database_request(backend, name)).final
+            run = h.run_helper(self.own_database_request(backend, name))
+            final = run.final
             self.assertEqual((final["event"], final["kind"]), ("fatal", "connection"), final)
             self.assertIn("cannot create database %s" % name, final["message"])
+            # CREATE DATABASE was sent: only the caller's drop can tell whether it exists.
+            self.assert_gone(run, name, expected=False)
             dropped = h.result_or_fail(h.run_helper({"action": "drop-database", "server_url": server,
                                                      "name": name}))
             self.assertTrue(dropped["dropped"], "verify dropped a database it had not created")
