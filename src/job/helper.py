@@ -82,7 +82,7 @@ drop-database    (same fields)
 verify   (database_url is a throwaway database: it is written to, emptied and refilled;
           or, instead of database_url, server_url and name as for create-database: the
           helper creates that database, verifies, drops it and says so in
-          "dropped_database": true|false)
+          "dropped_database": true|false, after a "gone" event when true)
     "checks": {"upgrade": true, "drift": true, "roundtrip": true,
                "stairway": ["rev", ...] | "all" | null,
                "data_upgrade": {"base_heads": ["rev"], "revisions": ["new1"]} | null,
@@ -650,18 +650,10 @@ def _drop_database(conn, server, name, admin):
     """Drops the database, ending other sessions in it first. False: it did not exist."""
     try:
         if backend(server) == "postgresql":
-            exists = conn.exec_driver_sql(
-                "SELECT 1 FROM pg_database WHERE datname = '%s'" % name).scalar()
-            if not exists:
-                return False
-            major = conn.dialect.server_version_info[0]
-            if major >= 13:
-                conn.exec_driver_sql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
-            else:
-                conn.exec_driver_sql(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = '%s' AND pid <> pg_backend_pid()" % name)
-                conn.exec_driver_sql('DROP DATABASE IF EXISTS "%s"' % name)
+            def query(sql):
+                result = conn.exec_driver_sql(sql)
+                return result.first() if result.returns_rows else None
+            return _drop_postgresql(query, name, conn.dialect.server_version_info[0])
         else:
             exists = conn.exec_driver_sql(
                 "SELECT 1 FROM information_schema.schemata WHERE schema_name = '%s'" % name).scalar()
@@ -735,7 +727,7 @@ class OwnDatabase(object):
     if the early attempt fails, SQLAlchemy's way is tried and says what is wrong. The
     connection that created the database stays open to drop it at the end. Whatever
     fails, `abandon` waits for the creation to end and drops the database if it was
-    created; the caller still drops it if this process dies first ("dropped_database")."""
+    created; the caller still drops it if this process dies first (the "gone" event)."""
 
     def __init__(self, req):
         self.spec = {"server_url": req["server_url"], "name": req["name"]}
@@ -896,22 +888,31 @@ class OwnDatabase(object):
         return self._prepare_failure or self._create_failure
 
 
+def _drop_postgresql(query, name, major):
+    """Drops the database, ending other sessions in it first; False: it did not exist.
+    query(sql) runs one statement and returns its first row (None if it has none)."""
+    if query("SELECT 1 FROM pg_database WHERE datname = '%s'" % name) is None:
+        return False
+    if major >= 13:
+        query('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+    else:
+        query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+              "WHERE datname = '%s' AND pid <> pg_backend_pid()" % name)
+        query('DROP DATABASE IF EXISTS "%s"' % name)
+    return True
+
+
 def _drop_database_dbapi(conn, name):
     """_drop_database on PostgreSQL, on a psycopg2 connection (the early start's)."""
     cur = conn.cursor()
+
+    def query(sql):
+        cur.execute(sql)
+        return cur.fetchone() if cur.description is not None else None
     try:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = '%s'" % name)
-        if cur.fetchone() is None:
-            return False
-        if conn.server_version >= 130000:
-            cur.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
-        else:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = '%s' AND pid <> pg_backend_pid()" % name)
-            cur.execute('DROP DATABASE IF EXISTS "%s"' % name)
+        return _drop_postgresql(query, name, conn.server_version // 10000)
     finally:
         cur.close()
-    return True
 
 
 def empty_database(conn):
@@ -3617,7 +3618,7 @@ def verify_action(req, stack, own=None):
     start-ups fewer than separate create-database and drop-database calls. The
     creation overlaps loading the project (`OwnDatabase`; main() starts it before
     importing Alembic). The caller still drops it if this process dies before
-    ("dropped_database")."""
+    (the "gone" event)."""
     if own is None:
         if not OwnDatabase.wanted(req):
             return _verify(req, stack)

@@ -277,9 +277,10 @@ async fn run_env(
         }
     };
     let name = env.name.clone();
-    // The helper says so when its database is gone, also when it fails:
-    // dropping it again would need the helper that just failed (SQLAlchemy
-    // missing, say), and its warning would wrongly suggest a leftover.
+    // The helper says when its database is gone (dropped, or never
+    // created), also when it fails: dropping it again would need the helper
+    // that just failed (SQLAlchemy missing, say), and its warning would
+    // wrongly suggest a leftover.
     let gone = AtomicBool::new(false);
     let on_event = |event: &protocol::Event| match event {
         protocol::Event::Step { step, revision, .. } => {
@@ -295,12 +296,8 @@ async fn run_env(
         _ => {}
     };
     let result = helper.call(&request, None, &on_event).await;
-    let dropped = gone.load(Ordering::Relaxed)
-        || result
-            .as_ref()
-            .is_ok_and(|map| map.get("dropped_database") == Some(&serde_json::Value::Bool(true)));
     match created_by_helper {
-        Some(name) if dropped => {
+        Some(name) if gone.load(Ordering::Relaxed) => {
             tracing::info!("cleanup: drop database {name} (done by the helper)");
             janitor.forget(cleanup);
         }

@@ -5,12 +5,10 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 import unittest
 
 from tests.python import harness as h
