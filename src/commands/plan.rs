@@ -1,7 +1,7 @@
 //! What the commands that run the project (verify, status) tell the Python
 //! helper about an environment, and how its answers come back.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::change::{Side, Source};
 use crate::config::paths::{is_excluded_dir_path, is_test_file, is_under, parent_dir};
@@ -9,6 +9,7 @@ use crate::config::{Environment, Models, Settings, declares_tables};
 use crate::error::Error;
 use crate::findings::{Finding, Severity};
 use crate::job::choose_python;
+use crate::job::interpreter::Interpreter;
 use crate::job::protocol::{HelperFinding, Request};
 
 /// The interpreter that runs `env`'s project (see [`choose_python`]).
@@ -19,6 +20,28 @@ pub fn python_for(settings: &Settings, env: &Environment) -> String {
         settings.python.as_deref(),
         &settings.root,
     )
+}
+
+/// The tree as `env`'s interpreter sees it: `container.workdir` for a
+/// command prefix (`docker exec -i app python`), else `tree` itself. A
+/// container sees the repository only where it is mounted, so a change
+/// exported to a temporary directory (`--staged`, a range other than the
+/// checkout) cannot run there.
+pub fn helper_tree(settings: &Settings, env: &Environment, tree: &Path) -> Result<PathBuf, Error> {
+    let Some(workdir) = &settings.container_workdir else {
+        return Ok(tree.to_path_buf());
+    };
+    let python = python_for(settings, env);
+    if !matches!(Interpreter::parse(&python), Ok(Interpreter::Prefix { .. })) {
+        return Ok(tree.to_path_buf());
+    }
+    if tree != settings.root {
+        return Err(Error::Usage(format!(
+            "`{python}` runs the project in a container that sees the repository at {workdir} (container.workdir), but this change is not the working tree: alembot exported it to {}, which the container cannot see\n  help: run verify on a checkout of the change (no --staged; for a range, check out its head), or use a host interpreter for this run (--python)",
+            tree.display()
+        )));
+    }
+    Ok(PathBuf::from(workdir))
 }
 
 /// The request fields that describe `env` as it stands in `tree`.

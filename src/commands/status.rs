@@ -14,7 +14,7 @@ use crate::job::{StatusCall, run_status};
 use crate::report::{Format, render};
 use crate::status::{Fleet, Row, render_human, render_markdown};
 
-use super::plan::{convert, env_request, python_for};
+use super::plan::{convert, env_request, helper_tree, python_for};
 use super::{Exit, Globals, open, render_options, use_color};
 
 pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, Error> {
@@ -35,25 +35,27 @@ pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, Error> {
             None => settings.environments.iter().collect(),
         };
         for env in envs {
-            let mut request = env_request(&source, &settings, env, &change.root, "status")?;
+            // The project as the interpreter sees it (a container's workdir).
+            let seen = helper_tree(&settings, env, &change.root)?;
+            let mut request = env_request(&source, &settings, env, &seen, "status")?;
             request.database_url = Some(url.to_string());
             calls.push(StatusCall {
                 environment: env.name.clone(),
                 python: python_for(&settings, env),
                 request,
             });
-            shown.push((env.name.clone(), redact_url(url)));
+            shown.push((env.name.clone(), redact_url(url), seen));
         }
     }
     let results = run_status(calls, settings.jobs, settings.timeout)?;
     let mut rows = Vec::new();
-    for ((environment, database), result) in shown.into_iter().zip(results) {
+    for ((environment, database, seen), result) in shown.into_iter().zip(results) {
         let row = match result {
             Ok(r) => Row {
                 findings: r
                     .findings
                     .iter()
-                    .map(|f| convert(f, &environment, &change.root))
+                    .map(|f| convert(f, &environment, &seen))
                     .collect(),
                 // As the user wrote it (redacted), the same for every row
                 // whether or not it could be reached.

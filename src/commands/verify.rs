@@ -13,7 +13,7 @@ use crate::findings::{Finding, Report, code};
 use crate::job::provider::ProviderSpec;
 use crate::job::{EnvPlan, JobPlan, checks};
 
-use super::plan::{convert, env_request, python_for};
+use super::plan::{convert, env_request, helper_tree, python_for};
 use super::{Exit, Globals, emit, open, range_of};
 
 pub fn run(globals: &Globals, args: &VerifyArgs) -> Result<Exit, Error> {
@@ -89,8 +89,13 @@ pub async fn verify_report(
         None => change.root.clone(),
     };
     let mut plans = Vec::new();
+    // Each environment's tree as its interpreter sees it (a container's
+    // workdir), to read the paths in its findings.
+    let mut seen_trees = std::collections::BTreeMap::new();
     for (env, state) in &selected {
-        plans.push(env_plan(source, settings, env, state, &tree, all)?);
+        let seen = helper_tree(settings, env, &tree)?;
+        plans.push(env_plan(source, settings, env, state, &seen, all)?);
+        seen_trees.insert(env.name.clone(), seen);
     }
     let plan = JobPlan {
         envs: plans,
@@ -98,6 +103,7 @@ pub async fn verify_report(
         jobs: settings.jobs,
         timeout: settings.timeout,
         progress: std::io::stderr().is_terminal(),
+        docker_network: settings.docker_network.clone(),
     };
     let outcome = crate::job::run_async(plan).await?;
     drop(export);
@@ -105,8 +111,9 @@ pub async fn verify_report(
     let mut checks_run: Vec<String> = Vec::new();
     let mut notes = Vec::new();
     for env in &outcome.envs {
+        let seen = seen_trees.get(&env.name).unwrap_or(&tree);
         for f in &env.result.findings {
-            dynamic.push(convert(f, &env.name, &tree));
+            dynamic.push(convert(f, &env.name, seen));
         }
         for c in &env.result.checks {
             if !checks_run.contains(c) {

@@ -39,6 +39,21 @@ pub struct FileConfig {
     pub github: Option<GithubConfig>,
     /// How many environments the dynamic job runs at once.
     pub jobs: Option<usize>,
+    /// Where the project is when `python:` runs it in a container.
+    pub container: Option<ContainerConfig>,
+}
+
+/// `container:`: the project's Python in a container (`python: docker exec
+/// -i app python`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerConfig {
+    /// The repository root's path inside the container (default: the same
+    /// path as on the host, as with `-v "$PWD:$PWD" -w "$PWD"`).
+    pub workdir: Option<String>,
+    /// A Docker network `docker:IMAGE` databases join; the helper then
+    /// reaches them by their address on it.
+    pub network: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]

@@ -240,6 +240,11 @@ pub struct Settings {
     /// Keep revision identifiers in `.git/alembot/` (off with `--no-cache`).
     pub revision_cache: bool,
     pub github: GithubSettings,
+    /// `container.workdir`: the repository root as a command-prefix
+    /// interpreter sees it.
+    pub container_workdir: Option<String>,
+    /// `container.network`: the Docker network `docker:IMAGE` databases join.
+    pub docker_network: Option<String>,
 }
 
 pub const CONFIG_NAMES: [&str; 2] = [".alembot.yml", ".alembot.yaml"];
@@ -346,7 +351,40 @@ impl Settings {
             check_run: gh.check_run.unwrap_or(defaults.check_run),
             upload_sarif: gh.upload_sarif.unwrap_or(defaults.upload_sarif),
         };
+        let container = cfg.container.clone().unwrap_or_default();
+        if let Some(workdir) = &container.workdir
+            && !workdir.starts_with('/')
+        {
+            return Err(ConfigError::Invalid {
+                file: config_path.clone().unwrap_or_default(),
+                line: None,
+                key: "container.workdir".into(),
+                message: format!("`{workdir}` is not an absolute path"),
+                help: "give the repository root's absolute path inside the container, e.g. `/app`"
+                    .into(),
+            });
+        }
+        if let Some(network) = &container.network
+            && (network.is_empty() || network.contains(char::is_whitespace))
+        {
+            return Err(ConfigError::Invalid {
+                file: config_path.clone().unwrap_or_default(),
+                line: None,
+                key: "container.network".into(),
+                message: format!("`{network}` is not a Docker network name"),
+                help: "name the network the app's container is on (`docker network ls`), e.g. `myapp_default` for a compose project".into(),
+            });
+        }
         Ok(Settings {
+            container_workdir: container.workdir.map(|w| {
+                let trimmed = w.trim_end_matches('/');
+                if trimmed.is_empty() {
+                    "/".into()
+                } else {
+                    trimmed.to_string()
+                }
+            }),
+            docker_network: container.network,
             root: root.to_path_buf(),
             config_file: config_path,
             environments,

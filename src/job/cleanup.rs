@@ -196,7 +196,9 @@ impl Janitor {
                     .output()
                     .await
                     .map_err(|e| e.to_string())?;
-                if out.status.success() {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                // Registered before `docker run`: it may never have existed.
+                if out.status.success() || stderr.contains("No such container") {
                     Ok(())
                 } else {
                     Err(String::from_utf8_lossy(&out.stderr).trim().to_string())

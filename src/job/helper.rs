@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
+use super::interpreter::{BOOTSTRAP, Interpreter, streamed_input};
 use super::protocol::{Event, Request};
 
 /// The helper's source, shipped inside the binary.
@@ -94,9 +95,22 @@ impl Helper {
         cwd: Option<&Path>,
         on_event: &(dyn Fn(&Event) + Send + Sync),
     ) -> Result<serde_json::Map<String, serde_json::Value>, HelperError> {
-        let mut cmd = Command::new(&self.python);
-        cmd.arg(&self.script)
-            .stdin(Stdio::piped())
+        let interpreter = Interpreter::parse(&self.python).map_err(|e| HelperError::Environment {
+            message: format!("cannot run the project's Python: {e}"),
+            help: "set `python:` in .alembot.yml or --python to an interpreter or a command ending in one"
+                .into(),
+        })?;
+        let mut cmd = Command::new(interpreter.program());
+        match &interpreter {
+            Interpreter::Path(_) => {
+                cmd.arg(&self.script);
+            }
+            // The interpreter may be in a container: the helper travels on stdin.
+            Interpreter::Prefix { args, .. } => {
+                cmd.args(args).arg("-c").arg(BOOTSTRAP);
+            }
+        }
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Bytecode caches would be files alembot leaves in the project.
@@ -117,10 +131,24 @@ impl Helper {
             message: format!("encoding the request: {e}"),
             stderr: Vec::new(),
         })?;
+        // A streamed helper keeps its stdin open until the call ends: its
+        // end of the pipe closing tells it that alembot is gone.
+        let mut _held_stdin = None;
         if let Some(mut stdin) = child.stdin.take() {
             // A helper that dies at once closes the pipe; its exit explains why.
-            let _ = stdin.write_all(&body).await;
-            let _ = stdin.shutdown().await;
+            match &interpreter {
+                Interpreter::Path(_) => {
+                    let _ = stdin.write_all(&body).await;
+                    let _ = stdin.shutdown().await;
+                }
+                Interpreter::Prefix { .. } => {
+                    let files = [("__main__.py", SCRIPT)];
+                    let input = streamed_input("alembot_helper", &files, &body);
+                    let _ = stdin.write_all(&input).await;
+                    let _ = stdin.flush().await;
+                    _held_stdin = Some(stdin);
+                }
+            }
         }
         let tail: Arc<Mutex<VecDeque<String>>> = Arc::new(Mutex::new(VecDeque::new()));
         let stderr_task = child.stderr.take().map(|stderr| {
@@ -173,6 +201,7 @@ impl Helper {
             }
         }
         let status = child.wait().await;
+        drop(_held_stdin);
         if let Some(task) = stderr_task {
             let _ = task.await;
         }

@@ -7,7 +7,9 @@
 //! every database, cluster, container and temporary file the run created.
 
 pub mod cleanup;
+pub mod docker;
 pub mod helper;
+pub mod interpreter;
 pub mod progress;
 pub mod protocol;
 pub mod provider;
@@ -41,6 +43,8 @@ pub struct JobPlan {
     pub timeout: Duration,
     /// Show a progress line (stderr is a terminal).
     pub progress: bool,
+    /// The Docker network `docker:IMAGE` databases join (`container.network`).
+    pub docker_network: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -213,7 +217,16 @@ async fn run_envs(
         helper.call(&probe, None, &|_| {}).await?;
     }
     progress.set_global(&format!("starting {}", plan.provider));
-    let server = Arc::new(Server::start(&plan.provider, &janitor, &base, &run_id()).await?);
+    let server = Arc::new(
+        Server::start(
+            &plan.provider,
+            &janitor,
+            &base,
+            &run_id(),
+            plan.docker_network.as_deref(),
+        )
+        .await?,
+    );
     let semaphore = Arc::new(tokio::sync::Semaphore::new(plan.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, env) in plan.envs.into_iter().enumerate() {
@@ -351,8 +364,15 @@ pub fn choose_python(
         })
         .unwrap_or_else(|| "python3".into());
     // `.venv/bin/python` in a configuration means the project's, not the
-    // current directory's.
-    if chosen.contains('/') && !std::path::Path::new(&chosen).is_absolute() {
+    // current directory's. A command prefix (`kubectl exec -i deploy/api --
+    // python`) is left as it is.
+    if chosen.contains('/')
+        && !std::path::Path::new(&chosen).is_absolute()
+        && matches!(
+            interpreter::Interpreter::parse(&chosen),
+            Ok(interpreter::Interpreter::Path(_))
+        )
+    {
         root.join(&chosen).display().to_string()
     } else {
         chosen

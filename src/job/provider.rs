@@ -7,7 +7,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::str::FromStr;
-use std::time::{Duration, Instant};
 
 use super::cleanup::{Cleanup, CleanupId, Janitor};
 use super::helper::{Helper, HelperError};
@@ -151,11 +150,14 @@ pub fn unique_name() -> String {
 }
 
 impl Server {
+    /// `docker_network`: the network `docker:IMAGE` containers join
+    /// (`container.network`), for an interpreter in a container.
     pub async fn start(
         spec: &ProviderSpec,
         janitor: &Janitor,
         helper: &Helper,
         run_id: &str,
+        docker_network: Option<&str>,
     ) -> Result<Server, ProviderError> {
         match spec {
             ProviderSpec::Sqlite => {
@@ -171,7 +173,14 @@ impl Server {
                 shown: redact_url(url),
             }),
             ProviderSpec::PostgresEphemeral => start_cluster(janitor).await,
-            ProviderSpec::Docker(image) => start_container(image, janitor, helper, run_id).await,
+            ProviderSpec::Docker(image) => {
+                let started =
+                    super::docker::start(image, docker_network, janitor, helper, run_id).await?;
+                Ok(Server {
+                    kind: Kind::Admin(started.url),
+                    shown: format!("docker:{image} (container {})", started.container),
+                })
+            }
         }
     }
 
@@ -236,7 +245,7 @@ impl Server {
     }
 }
 
-async fn create_database(
+pub(super) async fn create_database(
     helper: &Helper,
     server_url: &str,
     name: &str,
@@ -446,147 +455,6 @@ async fn start_cluster(janitor: &Janitor) -> Result<Server, ProviderError> {
     })
 }
 
-/// Default ports and URLs of the images alembot knows how to start.
-fn image_profile(image: &str) -> Option<(u16, Vec<String>, &'static str)> {
-    let name = image
-        .rsplit('/')
-        .next()
-        .unwrap_or(image)
-        .to_ascii_lowercase();
-    if ["postgres", "postgis", "timescale", "pgvector"]
-        .iter()
-        .any(|k| name.contains(k))
-    {
-        Some((
-            5432,
-            vec!["-e".into(), "POSTGRES_PASSWORD=alembot".into()],
-            "postgresql://postgres:alembot@127.0.0.1:{port}/postgres",
-        ))
-    } else if ["mysql", "mariadb", "percona"]
-        .iter()
-        .any(|k| name.contains(k))
-    {
-        Some((
-            3306,
-            vec![
-                "-e".into(),
-                "MYSQL_ROOT_PASSWORD=alembot".into(),
-                "-e".into(),
-                "MARIADB_ROOT_PASSWORD=alembot".into(),
-            ],
-            "mysql://root:alembot@127.0.0.1:{port}/",
-        ))
-    } else {
-        None
-    }
-}
-
-/// Whether a Docker engine answers (`docker version` reaches a server).
-pub async fn docker_available() -> Result<(), String> {
-    match tokio::process::Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .stdin(Stdio::null())
-        .output()
-        .await
-    {
-        Ok(out) if out.status.success() => Ok(()),
-        Ok(out) => Err(String::from_utf8_lossy(&out.stderr).trim().to_string()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-async fn start_container(
-    image: &str,
-    janitor: &Janitor,
-    helper: &Helper,
-    run_id: &str,
-) -> Result<Server, ProviderError> {
-    let (port, env, url_template) = image_profile(image).ok_or_else(|| ProviderError::Unavailable {
-        message: format!("alembot does not know how to start `{image}`"),
-        help: "use a postgres, mysql or mariadb image (e.g. docker:postgres:16), or start the server yourself and pass its URL".into(),
-    })?;
-    docker_available().await.map_err(|reason| ProviderError::Unavailable {
-        message: format!("no Docker engine is reachable ({reason})"),
-        help: "start Docker, or use `--database postgres-ephemeral`, `--database sqlite` or a server URL".into(),
-    })?;
-    let mut args: Vec<String> = vec![
-        "run".into(),
-        "-d".into(),
-        "--label".into(),
-        "alembot=1".into(),
-        "--label".into(),
-        format!("alembot.run={run_id}"),
-        "-p".into(),
-        format!("127.0.0.1::{port}"),
-    ];
-    args.extend(env);
-    args.push(image.to_string());
-    let out = tokio::process::Command::new("docker")
-        .args(&args)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|source| ProviderError::Io {
-            context: "running docker".into(),
-            source,
-        })?;
-    if !out.status.success() {
-        return Err(ProviderError::Unavailable {
-            message: format!(
-                "docker could not start {image}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-            help: "pull the image first, or use another --database provider".into(),
-        });
-    }
-    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    janitor.register(Cleanup::RemoveContainer { id: id.clone() });
-    let out = tokio::process::Command::new("docker")
-        .args(["port", &id, &format!("{port}/tcp")])
-        .output()
-        .await
-        .map_err(|source| ProviderError::Io {
-            context: "running docker port".into(),
-            source,
-        })?;
-    let mapped = String::from_utf8_lossy(&out.stdout);
-    let host_port = mapped
-        .lines()
-        .next()
-        .and_then(|l| l.rsplit(':').next())
-        .map(str::trim)
-        .unwrap_or("")
-        .to_string();
-    let url = url_template.replace("{port}", &host_port);
-    // The image needs a while before it accepts connections: try to create
-    // and drop a probe database until it answers (at most a minute).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let probe = unique_name();
-        let cleanup = janitor.register(Cleanup::DropDatabase {
-            server_url: url.clone(),
-            name: probe.clone(),
-        });
-        match create_database(helper, &url, &probe).await {
-            Ok(_) => {
-                janitor.run(cleanup).await;
-                break;
-            }
-            Err(ProviderError::Helper(HelperError::Connection { .. }))
-                if Instant::now() < deadline =>
-            {
-                janitor.forget(cleanup);
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(Server {
-        kind: Kind::Admin(url),
-        shown: format!("docker:{image}"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,16 +527,5 @@ mod tests {
         for _ in 0..100 {
             assert!(re.is_match(&unique_name()));
         }
-    }
-
-    #[test]
-    fn known_images() {
-        assert_eq!(image_profile("postgres:16").map(|p| p.0), Some(5432));
-        assert_eq!(
-            image_profile("docker.io/library/mysql:8").map(|p| p.0),
-            Some(3306)
-        );
-        assert_eq!(image_profile("mariadb:11").map(|p| p.0), Some(3306));
-        assert!(image_profile("redis:7").is_none());
     }
 }

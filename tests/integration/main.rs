@@ -6,6 +6,7 @@ mod cache;
 mod check;
 mod cleanup;
 mod crosscheck;
+mod docker;
 mod dynamic;
 mod github;
 mod hook;
