@@ -94,6 +94,13 @@ pub async fn verify_report(
     let mut seen_trees = std::collections::BTreeMap::new();
     for (env, state) in &selected {
         let seen = helper_tree(settings, env, &tree)?;
+        // A temporary SQLite file of the host is not in the container.
+        if seen != tree && provider == ProviderSpec::Sqlite {
+            return Err(Error::Usage(format!(
+                "`{}` runs the project in a container (container.workdir), which cannot see alembot's temporary SQLite file\n  help: use a server URL the container reaches, or --database docker:IMAGE (see README.md, Containers)",
+                python_for(settings, env)
+            )));
+        }
         plans.push(env_plan(source, settings, env, state, &seen, all)?);
         seen_trees.insert(env.name.clone(), seen);
     }

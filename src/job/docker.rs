@@ -15,28 +15,36 @@ use super::cleanup::{Cleanup, Janitor};
 use super::helper::{Helper, HelperError};
 use super::provider::{ProviderError, create_database, unique_name};
 
-/// What a known image needs: its port, its environment, and the URL of its
-/// server (`{host}` and `{port}` filled in).
+/// What a known image needs: its port, the variables that set its
+/// password, and the URL of its server (`{password}`, `{host}` and `{port}`
+/// filled in).
 struct Profile {
     port: u16,
-    env: &'static [&'static str],
+    password_vars: &'static [&'static str],
     url: &'static str,
 }
 
 const POSTGRES: Profile = Profile {
     port: 5432,
-    env: &["POSTGRES_PASSWORD=alembot"],
-    url: "postgresql://postgres:alembot@{host}:{port}/postgres",
+    password_vars: &["POSTGRES_PASSWORD"],
+    url: "postgresql://postgres:{password}@{host}:{port}/postgres",
 };
 
 const MYSQL: Profile = Profile {
     port: 3306,
-    env: &[
-        "MYSQL_ROOT_PASSWORD=alembot",
-        "MARIADB_ROOT_PASSWORD=alembot",
-    ],
-    url: "mysql://root:alembot@{host}:{port}/",
+    password_vars: &["MYSQL_ROOT_PASSWORD", "MARIADB_ROOT_PASSWORD"],
+    url: "mysql://root:{password}@{host}:{port}/",
 };
+
+/// A password per container. Random, not a word: the helper masks the
+/// password wherever it appears in its output, and a password such as
+/// "alembot" masked every path that contains it.
+fn password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..24)
+        .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
+        .collect()
+}
 
 /// The profile of an image, by the last part of its name.
 fn profile(image: &str) -> Option<&'static Profile> {
@@ -307,8 +315,9 @@ pub async fn start(
         Some(net) => args.extend(["--network".into(), net.to_string()]),
         None => args.extend(["-p".into(), format!("127.0.0.1::{}", profile.port)]),
     }
-    for var in profile.env {
-        args.extend(["-e".into(), (*var).to_string()]);
+    let password = password();
+    for var in profile.password_vars {
+        args.extend(["-e".into(), format!("{var}={password}")]);
     }
     args.push(image.to_string());
     // Registered by name before it exists: an interrupt during `docker
@@ -335,6 +344,7 @@ pub async fn start(
     };
     let url = profile
         .url
+        .replace("{password}", &password)
         .replace("{host}", &host)
         .replace("{port}", &port);
     wait_ready(&name, &url, janitor, helper).await?;

@@ -703,16 +703,43 @@ fn the_helper_in_a_container_ends_when_alembot_is_killed() {
     leftovers.containers.push(app.clone());
     let mount = format!("{}:/srv/app", project.path().display());
     docker(&[
-        "run", "-d", "--name", &app, "-v", &mount, PYTHON, "sleep", "infinity",
+        "run",
+        "-d",
+        "--name",
+        &app,
+        "--network",
+        "host",
+        "-v",
+        &mount,
+        PYTHON,
+        "sleep",
+        "infinity",
     ]);
     write_config(project.path(), "container:\n  workdir: /srv/app\n");
     let py = format!("docker exec -i -e SLOW_MIGRATION_MARKER=/srv/app/marker {app} python3");
-    let mut run = Background::start(project.path(), &["verify", "--all", "--python", &py], &[]);
-    let (helper_pid, _) = wait_for_marker(
+    let server = Backend::Postgresql.server_url();
+    let mut run = Background::start(
+        project.path(),
+        &["verify", "--all", "--database", &server, "--python", &py],
+        &[],
+    );
+    let (helper_pid, database) = wait_for_marker(
         &project.path().join("marker"),
         &mut run,
         Duration::from_secs(90),
     );
+    // A killed alembot cannot drop its database, and the helper that exits
+    // does not either: the test does.
+    struct DropDatabase(String, String);
+    impl Drop for DropDatabase {
+        fn drop(&mut self) {
+            if self.1.starts_with("alembot_") {
+                let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.1);
+                let _ = std::panic::catch_unwind(|| execute_autocommit(&self.0, &[&sql]));
+            }
+        }
+    }
+    let _drop = DropDatabase(server.clone(), database);
     let alive = |pid: &str| {
         Command::new("docker")
             .args(["exec", &app, "test", "-d", &format!("/proc/{pid}")])
@@ -762,6 +789,23 @@ fn a_staged_change_cannot_run_in_a_container() {
     assert_eq!(run.code, 2, "{}", context(&run));
     assert!(
         run.stderr.contains("which the container cannot see"),
+        "{}",
+        context(&run)
+    );
+}
+
+/// A temporary SQLite file of the host is not in the container: said at
+/// once, with the providers that work.
+#[test]
+fn sqlite_cannot_serve_a_python_in_a_container() {
+    let project = fixture_copy("clean");
+    write_config(project.path(), "container:\n  workdir: /srv/app\n");
+    let py = format!("env {}", python());
+    let run = run_in(project.path(), &["verify", "--all", "--python", &py], &[]);
+    assert_eq!(run.code, 2, "{}", context(&run));
+    assert!(
+        run.stderr
+            .contains("cannot see alembot's temporary SQLite file"),
         "{}",
         context(&run)
     );
