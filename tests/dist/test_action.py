@@ -198,6 +198,19 @@ class ActionInstallTest(TempDirTest):
         out = run([str(self.installed(c)), "--version"], cwd=self.tmp, env=self.env)
         self.assertEqual(out.stdout.strip(), f"alembot {self.version}")
 
+    def test_a_major_tag_installs_its_release_and_a_branch_named_like_one_does_not(self):
+        server = self.serve(self.release_files())
+        major = f"v{self.version.split('.')[0]}"
+        c = self.composite(major, server=server)
+        c.run(until_id="run")
+        self.assertEqual(c.steps["prebuilt"]["found"], "true")
+        self.assertIn(f"installed the v{self.version} release binary", c.log[1][3])
+        # A ref that is no prefix of the version is not its release.
+        other = self.composite("v99", self.workspace("v99"), server=server)
+        other.run(until_id="run")
+        self.assertEqual(other.steps["prebuilt"]["found"], "false")
+        self.assertEqual(len(self.installs()), 1)
+
     def test_a_tampered_release_binary_is_refused(self):
         files = self.release_files()
         files["SHA256SUMS"] = re.sub(rb"^[0-9a-f]{64}", b"0" * 64, files["SHA256SUMS"], flags=re.M)
