@@ -24,6 +24,8 @@ venv="$("$root/scripts/setup-dist" | tail -n1)"
 pre_commit="$venv/bin/pre-commit"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 house="$work/wheelhouse"
 mkdir -p "$house"
 cp "$wheel" "$house/"

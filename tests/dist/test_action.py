@@ -58,7 +58,10 @@ class ActionInstallTest(TempDirTest):
         script(
             self.rustup_home / "toolchains" / f"{pinned_toolchain()}-{host_triple()}" / "bin" / "cargo",
             f'echo "$PWD|$*" >> {self.pinned_log}\n'
+            '[ "$1" = install ] || exit 0\n'
+            'root=\n'
             'while [ $# -gt 0 ]; do [ "$1" = --root ] && root=$2; shift; done\n'
+            '[ -n "$root" ] || { echo "cargo install without --root" >&2; exit 2; }\n'
             'mkdir -p "$root/bin"\n'
             "printf '#!/bin/sh\\necho alembot built-from-source\\n' > \"$root/bin/alembot\"\n"
             'chmod +x "$root/bin/alembot"\n',
