@@ -9,6 +9,7 @@ mod crosscheck;
 mod dynamic;
 mod github;
 mod hook;
+mod snapshot;
 mod status;
 mod support;
 mod verify;
