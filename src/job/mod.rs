@@ -340,13 +340,10 @@ async fn run_env(
                 stderr: Vec::new(),
             })
         })?;
-    let snapshot_note = env.snapshot.as_ref().map(|plan| {
-        plan.finish(
-            result.snapshot.as_ref(),
-            &save_to,
-            crate::snapshot::now(),
-        )
-    });
+    let snapshot_note = env
+        .snapshot
+        .as_ref()
+        .and_then(|plan| plan.finish(result.snapshot.as_ref(), &save_to, crate::snapshot::now()));
     Ok(EnvOutcome {
         name: env.name,
         database: result.database.clone().unwrap_or(shown),

@@ -69,9 +69,7 @@ pub fn imported_top_level(text: &str) -> Vec<String> {
         for name in names {
             let top = name.split('.').next().unwrap_or("");
             let is_ident = !top.is_empty()
-                && top
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && top.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 && !top.as_bytes()[0].is_ascii_digit();
             if is_ident && !out.iter().any(|o| o == top) {
                 out.push(top.to_string());
@@ -113,7 +111,10 @@ mod tests {
             settings: [("version_table".to_string(), "alembic_version".to_string())].into(),
             migration_files: [
                 ("migrations/env.py".to_string(), "a1".to_string()),
-                ("migrations/versions/1_init.py".to_string(), "b2".to_string()),
+                (
+                    "migrations/versions/1_init.py".to_string(),
+                    "b2".to_string(),
+                ),
             ]
             .into(),
             config_files: [("alembic.ini".to_string(), "c3".to_string())].into(),
@@ -131,8 +132,12 @@ mod tests {
     #[test]
     fn every_input_changes_the_key() {
         let base = inputs().key();
-        let changes: Vec<(&str, Box<dyn Fn(&mut KeyInputs)>)> = vec![
-            ("alembot version", Box::new(|i| i.alembot = "0.2.0/1".into())),
+        type Change = Box<dyn Fn(&mut KeyInputs)>;
+        let changes: Vec<(&str, Change)> = vec![
+            (
+                "alembot version",
+                Box::new(|i| i.alembot = "0.2.0/1".into()),
+            ),
             ("provider", Box::new(|i| i.provider = "postgresql".into())),
             (
                 "version table",

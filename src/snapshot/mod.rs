@@ -76,13 +76,19 @@ impl SnapshotPlan {
 
     /// Stores what a miss dumped, and says in the report's words what the
     /// run did with the snapshot.
-    pub fn finish(&self, outcome: Option<&SnapshotOutcome>, save_to: &Path, now: u64) -> String {
+    /// `None` when the helper said nothing about it (it made no snapshot).
+    pub fn finish(
+        &self,
+        outcome: Option<&SnapshotOutcome>,
+        save_to: &Path,
+        now: u64,
+    ) -> Option<String> {
+        let outcome = outcome?;
+        Some(self.finish_with(outcome, save_to, now))
+    }
+
+    fn finish_with(&self, outcome: &SnapshotOutcome, save_to: &Path, now: u64) -> String {
         let key = self.short_key();
-        let Some(outcome) = outcome else {
-            return format!(
-                "the whole history was replayed: the helper made no snapshot (key {key})"
-            );
-        };
         if outcome.used
             && let Ok(loaded) = &self.found
         {

@@ -30,10 +30,7 @@ const STALE_TEMP: Duration = Duration::from_secs(3600);
 pub const DEFAULT_CAP: u64 = 256 * 1024 * 1024;
 
 fn header() -> String {
-    format!(
-        "alembot snapshot {FORMAT} {}\n",
-        env!("CARGO_PKG_VERSION")
-    )
+    format!("alembot snapshot {FORMAT} {}\n", env!("CARGO_PKG_VERSION"))
 }
 
 /// What a snapshot is and what was verified when it was made.
@@ -89,7 +86,9 @@ impl std::fmt::Display for Miss {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Miss::Absent => f.write_str("no snapshot has this key yet"),
-            Miss::Foreign => f.write_str("the stored snapshot was written by another alembot version"),
+            Miss::Foreign => {
+                f.write_str("the stored snapshot was written by another alembot version")
+            }
             Miss::Corrupt(why) => write!(f, "the stored snapshot is damaged ({why})"),
             Miss::Unclean => f.write_str("the stored snapshot comes from a history with errors"),
         }
@@ -166,8 +165,7 @@ impl Store {
         tmp.write_all(&text)?;
         tmp.write_all(payload)?;
         tmp.as_file().sync_data()?;
-        tmp.persist(self.path(&manifest.key))
-            .map_err(|e| e.error)?;
+        tmp.persist(self.path(&manifest.key)).map_err(|e| e.error)?;
         Ok(true)
     }
 
@@ -198,7 +196,7 @@ impl Store {
             }
         }
         // Newest use first: keep while they fit.
-        files.sort_by(|a, b| b.0.cmp(&a.0));
+        files.sort_by_key(|f| std::cmp::Reverse(f.0));
         for (_, len, path) in files {
             if pruned.kept_bytes + len <= self.cap {
                 pruned.kept_bytes += len;
@@ -320,7 +318,8 @@ mod tests {
     fn a_truncated_or_damaged_snapshot_is_a_miss() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        s.save(manifest(KEY), b"CREATE TABLE a (id INTEGER);").unwrap();
+        s.save(manifest(KEY), b"CREATE TABLE a (id INTEGER);")
+            .unwrap();
         let path = s.path(KEY);
         let whole = fs::read(&path).unwrap();
         fs::write(&path, &whole[..whole.len() - 3]).unwrap();

@@ -25,7 +25,9 @@ fn revisions(dir: &Path) -> BTreeMap<String, (String, Vec<String>)> {
                 .find(|l| l.starts_with(key))
                 .map(|l| l.split_once('=').unwrap().1.trim().to_string())
         };
-        let Some(id) = field("revision") else { continue };
+        let Some(id) = field("revision") else {
+            continue;
+        };
         let id = id.trim_matches(|c| c == '"' || c == '\'').to_string();
         let down = field("down_revision").unwrap_or_default();
         let parents = down
@@ -262,7 +264,11 @@ fn damaged_and_foreign_snapshots_are_ignored() {
     assert!(notes(&warm).contains("restored from a snapshot"));
     let text = fs::read(&files[0]).unwrap();
     let newline = text.iter().position(|&b| b == b'\n').unwrap();
-    let foreign = [b"alembot snapshot 1 0.0.0-elsewhere".as_slice(), &text[newline..]].concat();
+    let foreign = [
+        b"alembot snapshot 1 0.0.0-elsewhere".as_slice(),
+        &text[newline..],
+    ]
+    .concat();
     fs::write(&files[0], foreign).unwrap();
     let other = verify(&repo, Backend::Sqlite, &[]);
     assert!(
@@ -333,7 +339,11 @@ fn concurrent_runs_share_the_store_safely() {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .collect();
-    assert_eq!(files.len(), 1, "one snapshot, no temporary files: {files:?}");
+    assert_eq!(
+        files.len(),
+        1,
+        "one snapshot, no temporary files: {files:?}"
+    );
     let warm = verify(&repo, Backend::Sqlite, &[]);
     assert!(notes(&warm).contains("restored from a snapshot"));
     assert_eq!(comparable(&warm), comparable(&runs[0].json()));
@@ -349,7 +359,9 @@ fn the_deep_hook_uses_the_snapshot() {
     let staged = |repo: &Repo| {
         run_in(
             repo.path(),
-            &["verify", "--staged", "--format", "json", "--python", &python],
+            &[
+                "verify", "--staged", "--format", "json", "--python", &python,
+            ],
             &[],
         )
         .json()
