@@ -81,6 +81,9 @@ fn pull_request(name: &str) -> (Repo, Vec<String>) {
     }
     repo.commit_all("base");
     repo.git(&["checkout", "-q", "-b", "feature"]);
+    if change.is_empty() {
+        return (repo, change);
+    }
     for (file, text) in moved {
         repo.write(&file, &text);
     }
@@ -156,9 +159,12 @@ fn stored(repo: &Repo) -> Vec<PathBuf> {
 /// Every verify fixture on one backend: a cold run, a warm run and a run
 /// with `--no-cache` give the same report (minus notes and timings); the
 /// warm run used the snapshot whenever the cold one saved it.
-fn hit_equals_replay(backend: Backend) {
+fn hit_equals_replay(backend: Backend, only: Option<&[&str]>) {
     let mut hits = 0;
     for name in scenarios("verify") {
+        if only.is_some_and(|o| !o.contains(&name.as_str())) {
+            continue;
+        }
         let s = scenario(&name);
         if !s["backends"]
             .as_array()
@@ -198,26 +204,38 @@ fn hit_equals_replay(backend: Backend) {
     assert!(hits >= 3, "only {hits} fixtures gave a snapshot");
 }
 
+/// On the servers, the scenarios whose change sits on a history (every
+/// one of them runs on SQLite): the dumps and restores, an enum type, a
+/// merge, two heads, a failing data upgrade, an irreversible revision.
+const SERVER_SCENARIOS: &[&str] = &[
+    "clean",
+    "not-null-populated",
+    "merge-revision",
+    "two-heads",
+    "downgrade-leaves-pg-enum",
+    "irreversible-downgrade",
+];
+
 #[test]
 fn a_hit_reports_what_a_replay_reports_sqlite() {
-    hit_equals_replay(Backend::Sqlite);
+    hit_equals_replay(Backend::Sqlite, None);
 }
 
 #[test]
 fn a_hit_reports_what_a_replay_reports_postgresql() {
-    hit_equals_replay(Backend::Postgresql);
+    hit_equals_replay(Backend::Postgresql, Some(SERVER_SCENARIOS));
 }
 
 #[test]
 fn a_hit_reports_what_a_replay_reports_mysql() {
-    hit_equals_replay(Backend::Mysql);
+    hit_equals_replay(Backend::Mysql, Some(SERVER_SCENARIOS));
 }
 
 #[test]
 fn a_history_with_an_error_gives_no_snapshot() {
     let (repo, _) = pull_request("clean");
-    // The base revision's downgrade leaves its table behind: the round trip
-    // finds debris in the history before the change.
+    // The base revision's downgrade fails: the round trip finds an error
+    // in the history before the change.
     let versions = repo.path().join("migrations/versions");
     let base_file = fs::read_dir(&versions)
         .unwrap()
@@ -229,7 +247,7 @@ fn a_history_with_an_error_gives_no_snapshot() {
     let text = repo.read(&rel);
     let downgrade = text.find("def downgrade").unwrap();
     let mut broken = text[..downgrade].to_string();
-    broken.push_str("def downgrade() -> None:\n    pass\n");
+    broken.push_str("def downgrade() -> None:\n    op.execute(\"DROP TABLE no_such_table\")\n");
     repo.write(&rel, &broken);
     repo.commit_all("base revision without a downgrade");
     let first = verify(&repo, Backend::Sqlite, &[]);
