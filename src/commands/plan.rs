@@ -79,6 +79,7 @@ pub fn env_request(
         checks: None,
         server_url: None,
         name: None,
+        snapshot: None,
     })
 }
 
