@@ -96,6 +96,7 @@ pub fn inline_key(body: &str) -> Option<&str> {
 /// other line), at most [`MAX_INLINE`]. The rest stay in the report body,
 /// which lists every finding anyway.
 pub fn inline_comments(report: &Report) -> Vec<Inline> {
+    let report = &*crate::redact::redact_report(report);
     let Some(pr) = &report.pull_request else {
         return Vec::new();
     };
@@ -205,6 +206,7 @@ pub fn check_summary(report: &Report, opts: &RenderOptions) -> String {
 /// One annotation per finding with a file (file-level findings point at
 /// line 1), in GitHub's check-run shape.
 pub fn annotations(report: &Report) -> Vec<Value> {
+    let report = &*crate::redact::redact_report(report);
     report
         .findings
         .iter()

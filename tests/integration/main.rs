@@ -8,6 +8,7 @@ mod cleanup;
 mod crosscheck;
 mod dynamic;
 mod github;
+mod hardening;
 mod hook;
 mod status;
 mod support;
