@@ -534,3 +534,51 @@ fn background_processes_of_project_code_end_with_the_helper() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// 9. A server that accepts connections and never answers
+
+/// A tarpit: accepts TCP connections and never says a word. Lives as long
+/// as the returned listener thread's socket (the test process).
+fn tarpit() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+#[test]
+fn verify_against_a_tarpit_ends_within_the_timeout_and_the_grace() {
+    let port = tarpit();
+    let repo = blog_repo();
+    let python = test_python();
+    let url = format!("postgresql://app@127.0.0.1:{port}/db");
+    let started = Instant::now();
+    let run = run_bounded(
+        repo.path(),
+        &[
+            "verify",
+            "--all",
+            "--timeout",
+            "5",
+            "--python",
+            &python,
+            "--database",
+            &url,
+        ],
+        Duration::from_secs(5 + 15 + 25),
+    );
+    let took = started.elapsed();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        took < Duration::from_secs(5 + 15 + 10),
+        "took {took:?}:\n{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("timed out after 5 s"), "{}", run.stderr);
+}
