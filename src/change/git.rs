@@ -617,14 +617,18 @@ impl Source {
         }
     }
 
-    /// Every file on `side` whose name (last component) is one of `names`:
-    /// finds configuration files without listing the whole tree.
+    /// Every file on `side` whose name (last component) is one of `names`
+    /// (`*.ini` matches any name with that ending): finds configuration
+    /// files without listing the whole tree.
     pub fn files_named(&self, side: Side, names: &[&str]) -> Result<Vec<String>, ChangeError> {
         // Called over every index entry: a suffix test, not a split.
         let matches = |path: &[u8]| {
-            names.iter().any(|n| {
-                path.ends_with(n.as_bytes())
-                    && (path.len() == n.len() || path[path.len() - n.len() - 1] == b'/')
+            names.iter().any(|n| match n.strip_prefix('*') {
+                Some(ending) => path.ends_with(ending.as_bytes()),
+                None => {
+                    path.ends_with(n.as_bytes())
+                        && (path.len() == n.len() || path[path.len() - n.len() - 1] == b'/')
+                }
             })
         };
         let from_index = |index: &IndexFile| -> Vec<String> {

@@ -171,4 +171,8 @@ impl crate::config::ProjectFiles for Source {
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, crate::config::BoxError> {
         Ok(Source::read(self, Side::New, path)?)
     }
+
+    fn files_under(&self, dir: &str) -> Result<Vec<String>, crate::config::BoxError> {
+        Ok(Source::files_under(self, Side::New, dir)?)
+    }
 }

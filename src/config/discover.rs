@@ -1,6 +1,8 @@
 //! Finding Alembic environments without a configuration file: every
-//! `alembic.ini` (each section with a `script_location`) and every
-//! `pyproject.toml` with `[tool.alembic]`.
+//! Alembic config, whatever its name (each section with a
+//! `script_location`, and Flask-Migrate's `[alembic]` without one beside its
+//! env.py), every `pyproject.toml` with `[tool.alembic]`, and script
+//! directories (env.py, script.py.mako and versions/) that no config names.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,15 +21,36 @@ pub struct Discovered {
     pub version_locations: Vec<String>,
     pub recursive: bool,
     pub project_root: String,
+    /// One version tree of several under the default versions folder
+    /// (`versions/postgresql`, `versions/sqlite`): its subfolder name.
+    pub variant: Option<String>,
 }
 
-/// Reads one `alembic.ini`: one environment per section that has a
-/// `script_location` (`alembic -n NAME` selects them).
+/// Which folders of the project hold an Alembic script directory: lets a
+/// config's `script_location` be checked and `package:path` locations be
+/// resolved without a Python interpreter.
+pub trait ScriptDirs {
+    /// Whether `dir` (repository-relative) exists and holds env.py or any file.
+    fn exists(&self, dir: &str) -> bool;
+}
+
+impl<F: Fn(&str) -> bool> ScriptDirs for F {
+    fn exists(&self, dir: &str) -> bool {
+        self(dir)
+    }
+}
+
+/// Reads one Alembic config (`alembic.ini` or any other name): one
+/// environment per section that has a `script_location` (`alembic -n NAME`
+/// selects them). A Flask-Migrate config (`flask db init`) has an
+/// `[alembic]` section without one: its environment is the config's own
+/// folder, when env.py is there.
 pub fn from_ini(
     root: &Path,
     path: &str,
     text: &str,
     only_section: Option<&str>,
+    dirs: &dyn ScriptDirs,
 ) -> Result<Vec<Discovered>, ConfigError> {
     let ini = Ini::parse(text);
     let dir = parent_dir(path);
@@ -38,25 +61,40 @@ pub fn from_ini(
         if only_section.is_some_and(|s| s != section) {
             continue;
         }
-        let Some(location) = ini.get(section, "script_location", &vars) else {
-            continue;
+        let line = ini.section_lines.get(section).copied();
+        let key = format!("[{section}] script_location");
+        let script_location = match ini.get(section, "script_location", &vars) {
+            Some(location) => {
+                resolve_script_location(root, dir, &location, dirs).map_err(|(message, help)| {
+                    ConfigError::Invalid {
+                        file: path.to_string(),
+                        line,
+                        key: key.clone(),
+                        message,
+                        help,
+                    }
+                })?
+            }
+            // Flask-Migrate: Flask sets the location to the config's folder.
+            None if section == "alembic" && dirs.exists(&join(dir, "env.py")) => dir.to_string(),
+            None => continue,
         };
-        let script_location =
-            resolve_location(root, dir, &location).ok_or_else(|| ConfigError::Invalid {
-                file: path.to_string(),
-                line: ini.section_lines.get(section).copied(),
-                key: format!("[{section}] script_location"),
-                message: format!("`{location}` points outside the repository"),
-                help: "use a path inside the repository, for example `%(here)s/migrations`".into(),
-            })?;
         let separator = ini
             .get(section, "path_separator", &vars)
             .or_else(|| ini.get(section, "version_path_separator", &vars));
         let version_locations = match ini.get(section, "version_locations", &vars) {
             Some(raw) => split_locations(&raw, separator.as_deref())
                 .into_iter()
-                .filter_map(|l| resolve_location(root, dir, &l))
-                .collect(),
+                .map(|l| {
+                    resolve_location(root, dir, &l).ok_or_else(|| ConfigError::Invalid {
+                        file: path.to_string(),
+                        line,
+                        key: format!("[{section}] version_locations"),
+                        message: format!("`{l}` points outside the repository"),
+                        help: "use paths inside the repository, for example `%(here)s/migrations/versions`".into(),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
             None => vec![join(&script_location, "versions")],
         };
         let recursive = ini
@@ -67,6 +105,14 @@ pub fn from_ini(
                     "true" | "1" | "yes" | "on"
                 )
             });
+        // Flask-Migrate runs Alembic from the application's folder, the
+        // parent of the migrations folder that holds its config.
+        let project_root =
+            if script_location == dir && ini.get(section, "script_location", &vars).is_none() {
+                parent_dir(dir).to_string()
+            } else {
+                dir.to_string()
+            };
         out.push(Discovered {
             name_hint: section.clone(),
             config_file: path.to_string(),
@@ -74,10 +120,240 @@ pub fn from_ini(
             script_location,
             version_locations,
             recursive,
-            project_root: dir.to_string(),
+            project_root,
+            variant: None,
         });
     }
     Ok(out)
+}
+
+/// A script directory no config names (a project that configures Alembic
+/// in code, like `Config()` plus `set_main_option`): env.py, its
+/// script.py.mako and a versions/ folder. Alembic's own templates
+/// (`alembic.ini.mako` beside them) are not environments.
+pub fn from_script_dir(dir: &str) -> Discovered {
+    Discovered {
+        name_hint: "alembic".into(),
+        config_file: join(dir, "env.py"),
+        section: "alembic".into(),
+        script_location: dir.to_string(),
+        version_locations: vec![join(dir, "versions")],
+        recursive: false,
+        project_root: String::new(),
+        variant: None,
+    }
+}
+
+/// A default versions folder that holds no revision itself but one
+/// revision tree per subfolder (a project that picks the tree by dialect
+/// in code, like `versions/postgresql` and `versions/sqlite`): one
+/// environment per tree, each with its own history and the same models.
+pub fn split_version_trees(d: Discovered, versions_files: &[String]) -> Vec<Discovered> {
+    let default = join(&d.script_location, "versions");
+    if d.recursive || d.version_locations != [default.clone()] {
+        return vec![d];
+    }
+    let mut direct = false;
+    let mut trees: Vec<String> = Vec::new();
+    for path in versions_files.iter().filter(|p| p.ends_with(".py")) {
+        let Some(rest) = path.strip_prefix(&format!("{default}/")) else {
+            continue;
+        };
+        match rest.split_once('/') {
+            None if rest != "__init__.py" => direct = true,
+            None => {}
+            Some((sub, _)) if sub != "__pycache__" && !trees.iter().any(|t| t == sub) => {
+                trees.push(sub.to_string());
+            }
+            Some(_) => {}
+        }
+    }
+    if direct || trees.len() < 2 {
+        return vec![d];
+    }
+    trees.sort();
+    trees
+        .into_iter()
+        .map(|tree| Discovered {
+            version_locations: vec![join(&default, &tree)],
+            variant: Some(tree),
+            ..d.clone()
+        })
+        .collect()
+}
+
+/// Resolves a `script_location` and checks that it exists: a location
+/// that names no folder would hide every revision, so every schema edit
+/// would be flagged (or, worse, none checked).
+fn resolve_script_location(
+    root: &Path,
+    ini_dir: &str,
+    location: &str,
+    dirs: &dyn ScriptDirs,
+) -> Result<String, (String, String)> {
+    let candidates = location_candidates(root, ini_dir, location).ok_or_else(|| {
+        (
+            format!("`{location}` points outside the repository"),
+            "use a path inside the repository, for example `%(here)s/migrations`".to_string(),
+        )
+    })?;
+    if let Some(found) = candidates.iter().find(|c| dirs.exists(c)) {
+        return Ok(found.clone());
+    }
+    let tried = candidates
+        .iter()
+        .map(|c| if c.is_empty() { "." } else { c.as_str() })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err((
+        format!("`{location}` names no folder of the project (looked for {tried})"),
+        "point script_location at the folder that holds env.py (relative to the config's folder, `%(here)s/...`, or `package:folder`); in range mode (--base/--head) the files are read from the head commit".to_string(),
+    ))
+}
+
+/// Where a location may be: a plain path has one place; `package:path`
+/// (Alembic splits on every `:` and joins the rest as a path inside the
+/// importable package) is looked for in the package roots of the project:
+/// the config's folder and each folder above it, with or without `src/`.
+fn location_candidates(root: &Path, ini_dir: &str, location: &str) -> Option<Vec<String>> {
+    let location = location.trim();
+    let root_str = root.to_string_lossy();
+    if let Some(rest) = location.strip_prefix(root_str.as_ref()) {
+        return normalize_rel(rest.trim_start_matches('/')).map(|p| vec![p]);
+    }
+    if location.starts_with('/') {
+        return None;
+    }
+    let mut tokens = location.split(':');
+    let first = tokens.next().unwrap_or_default();
+    let rest: Vec<&str> = tokens.collect();
+    if rest.is_empty() || first.is_empty() || first.contains('/') {
+        return normalize_rel(&join(ini_dir, location)).map(|p| vec![p]);
+    }
+    let inside = join(&first.replace('.', "/"), &rest.join("/"));
+    let mut out = Vec::new();
+    let mut dir = ini_dir.to_string();
+    loop {
+        for base in [dir.clone(), join(&dir, "src")] {
+            if let Some(p) = normalize_rel(&join(&base, &inside)) {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        if dir.is_empty() {
+            break;
+        }
+        dir = parent_dir(&dir).to_string();
+    }
+    Some(out)
+}
+
+/// Modules env.py imports that are surely not the project's own.
+const FOREIGN_MODULES: &[&str] = &["__future__", "alembic", "sqlalchemy", "flask", "logging"];
+
+/// The top-level module names env.py imports (`from app.models import
+/// Base`, `import app.models`), in order; relative imports are skipped.
+pub fn imported_top_modules(env_py: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in env_py.lines() {
+        let line = line.trim_start();
+        let names: Vec<&str> = if let Some(rest) = line.strip_prefix("from ") {
+            rest.split_whitespace().next().into_iter().collect()
+        } else if let Some(rest) = line.strip_prefix("import ") {
+            rest.split('#')
+                .next()
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|part| part.split_whitespace().next())
+                .collect()
+        } else {
+            continue;
+        };
+        for name in names {
+            let top = name.split('.').next().unwrap_or_default();
+            let valid = !top.is_empty() && top.chars().all(|c| c.is_alphanumeric() || c == '_');
+            if valid && !FOREIGN_MODULES.contains(&top) && !out.iter().any(|o| o == top) {
+                out.push(top.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Where to look for an environment's models: the project's own packages
+/// that env.py imports (the models are what it hands Alembic), together
+/// with the package that holds the script directory, resolved through the
+/// package roots above it (`src/` layouts included). With neither, the
+/// folder above the script directory when the config lives inside it
+/// (Flask-Migrate's `migrations/`), else the config's folder.
+pub fn model_scope(
+    found: &Discovered,
+    env_py: Option<&str>,
+    is_package: &dyn Fn(&str) -> bool,
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let roots = package_roots(&found.script_location);
+    for module in env_py.map(imported_top_modules).unwrap_or_default() {
+        if let Some(dir) = roots
+            .iter()
+            .map(|r| join(r, &module))
+            .find(|d| is_package(d))
+        {
+            if !parts.contains(&dir) {
+                parts.push(dir);
+            }
+        }
+    }
+    // The outermost package that holds the script directory.
+    let components: Vec<&str> = found.script_location.split('/').collect();
+    for end in 1..components.len() {
+        let prefix = components[..end].join("/");
+        if is_package(&prefix) {
+            if !parts.contains(&prefix) {
+                parts.push(prefix);
+            }
+            break;
+        }
+    }
+    if parts.is_empty() {
+        let config_dir = parent_dir(&found.config_file);
+        return if found.script_location == config_dir {
+            parent_dir(&found.script_location).to_string()
+        } else {
+            found.project_root.clone()
+        };
+    }
+    parts
+        .iter()
+        .skip(1)
+        .fold(parts[0].clone(), |acc, p| common_dir(&acc, p))
+}
+
+/// The folders a top-level import may resolve from: the script directory's
+/// folder and each one above it, each also with `src/`.
+fn package_roots(script_location: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut dir = parent_dir(script_location).to_string();
+    loop {
+        out.push(dir.clone());
+        out.push(join(&dir, "src"));
+        if dir.is_empty() {
+            break;
+        }
+        dir = parent_dir(&dir).to_string();
+    }
+    out
+}
+
+/// The longest common folder of two repository-relative folders.
+pub fn common_dir(a: &str, b: &str) -> String {
+    a.split('/')
+        .zip(b.split('/'))
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Reads `[tool.alembic]` from a `pyproject.toml` (Alembic 1.16+).
@@ -148,6 +424,7 @@ pub fn from_pyproject(
         version_locations,
         recursive,
         project_root: dir.to_string(),
+        variant: None,
     }))
 }
 
@@ -213,6 +490,10 @@ pub fn into_environments(found: Vec<Discovered>) -> Vec<Environment> {
             (false, true) => dir.to_string(),
             (false, false) => format!("{dir}:{}", d.section),
         };
+        let base = match &d.variant {
+            Some(v) => format!("{base}/{v}"),
+            None => base,
+        };
         let count = used.entry(base.clone()).or_insert(0);
         *count += 1;
         let name = if *count == 1 {
@@ -229,7 +510,7 @@ pub fn into_environments(found: Vec<Discovered>) -> Vec<Environment> {
         if d.config_file.ends_with(".ini") {
             env.alembic_ini = Some(d.config_file);
             env.ini_section = d.section;
-        } else {
+        } else if d.config_file.ends_with("pyproject.toml") {
             env.pyproject = Some(d.config_file);
         }
         out.push(env);
@@ -252,6 +533,7 @@ mod tests {
             "alembic.ini",
             "[alembic]\nscript_location = %(here)s/migrations\n",
             None,
+            &|_: &str| true,
         )
         .unwrap();
         assert_eq!(found.len(), 1);
@@ -267,6 +549,7 @@ mod tests {
             "services/billing/alembic.ini",
             "[alembic]\nscript_location = db\nversion_path_separator = os\nversion_locations = %(here)s/db/versions:%(here)s/db/extra\n",
             None,
+            &|_: &str| true,
         )
         .unwrap();
         assert_eq!(found[0].script_location, "services/billing/db");
@@ -283,6 +566,7 @@ mod tests {
             "alembic.ini",
             "[alembic]\nscript_location = main_db\n\n[analytics]\nscript_location = analytics_db\n\n[loggers]\nkeys = root\n",
             None,
+            &|_: &str| true,
         )
         .unwrap();
         let envs = into_environments(found);
@@ -298,6 +582,7 @@ mod tests {
             "alembic.ini",
             "[alembic]\nscript_location = myapp:migrations\n",
             None,
+            &|_: &str| true,
         )
         .unwrap();
         assert_eq!(found[0].script_location, "myapp/migrations");
@@ -310,6 +595,7 @@ mod tests {
             "alembic.ini",
             "[alembic]\nscript_location = /elsewhere/m\n",
             None,
+            &|_: &str| true,
         )
         .unwrap_err()
         .to_string();
@@ -365,6 +651,7 @@ mod tests {
             "svc/a/alembic.ini",
             "[alembic]\nscript_location = m\n",
             None,
+            &|_: &str| true,
         )
         .unwrap();
         let b = from_ini(
@@ -372,6 +659,7 @@ mod tests {
             "svc/b/alembic.ini",
             "[alembic]\nscript_location = m\n",
             None,
+            &|_: &str| true,
         )
         .unwrap();
         a.extend(b);

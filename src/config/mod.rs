@@ -17,7 +17,8 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 pub use file::{CommentMode, FailOn, Level, Unauthorized};
 
-use crate::findings::{Finding, Severity, code};
+use crate::findings::{Finding, Severity};
+use crate::rules::{self, Code};
 use paths::{file_name, is_excluded_dir_path, is_test_file, is_under, join, parent_dir};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -29,6 +30,8 @@ pub trait ProjectFiles {
     /// repository-relative.
     fn files_named(&self, names: &[&str]) -> Result<Vec<String>, BoxError>;
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, BoxError>;
+    /// Every file under `dir` (recursively; `""` for all), repository-relative.
+    fn files_under(&self, dir: &str) -> Result<Vec<String>, BoxError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +55,7 @@ pub enum ConfigError {
     #[error("{path}: cannot read the configuration: {message}")]
     Read { path: String, message: String },
     #[error(
-        "no Alembic environment found under {root}: no alembic.ini with a script_location and no [tool.alembic] in pyproject.toml\n  help: run alembot in your project (or pass -C DIR), or describe the environments in .alembot.yml (see README.md)"
+        "no Alembic environment found under {root}: no Alembic config (an .ini with an [alembic] section), no [tool.alembic] in pyproject.toml and no folder with env.py, script.py.mako and versions/\n  help: run alembot in your project (or pass -C DIR), or describe the environments in .alembot.yml (see README.md); in range mode (--base/--head) files are read from the head commit, so an uncommitted .alembot.yml is not used: commit it or pass --config"
     )]
     NoEnvironment { root: String },
     #[error("no environment named `{name}`; the environments are: {known}")]
@@ -355,13 +358,13 @@ impl Settings {
         )?;
         let levels = cfg.checks.clone().unwrap_or_default();
         for key in levels.keys() {
-            if !code::ALL.contains(&key.as_str()) {
+            if key.parse::<Code>().is_err() {
                 return Err(ConfigError::Invalid {
                     file: config_name.clone(),
                     line: None,
                     key: format!("checks.{key}"),
                     message: "not a finding code".into(),
-                    help: format!("use one of: {}", code::ALL.join(", ")),
+                    help: format!("use one of: {}", rules::all_codes()),
                 });
             }
         }
@@ -451,8 +454,24 @@ impl Settings {
         if by_content.is_empty() || !declares_tables(text) {
             return Vec::new();
         }
-        // The nearest enclosing project wins; siblings at the same depth
-        // (one alembic.ini with several sections) share the file.
+        // The environment whose migrations folder is closest to the file
+        // wins (plugins beside a core package); among equally close ones,
+        // the nearest enclosing scope; siblings left tied (one alembic.ini
+        // with several sections, one version tree per dialect) share it.
+        let closeness = |e: &Environment| {
+            let common = discover::common_dir(parent_dir(path), &e.script_location);
+            if common.is_empty() {
+                0
+            } else {
+                common.split('/').count()
+            }
+        };
+        let best = by_content
+            .iter()
+            .map(|(e, _)| closeness(e))
+            .max()
+            .unwrap_or(0);
+        by_content.retain(|(e, _)| closeness(e) == best);
         let deepest = by_content.iter().map(|(_, d)| *d).max().unwrap_or(0);
         by_content
             .into_iter()
@@ -564,23 +583,55 @@ fn read_text(files: &dyn ProjectFiles, path: &str) -> Result<Option<String>, Con
         })
 }
 
+/// Whether a folder exists in the project: it holds env.py (cheap, from
+/// the listing already made) or any file at all.
+fn dir_exists(files: &dyn ProjectFiles, env_dirs: &[&str], dir: &str) -> bool {
+    env_dirs.contains(&dir)
+        || files.read(&join(dir, "env.py")).ok().flatten().is_some()
+        || files.files_under(dir).is_ok_and(|f| !f.is_empty())
+}
+
 fn discover_environments(
     root: &Path,
     files: &dyn ProjectFiles,
 ) -> Result<Vec<Environment>, ConfigError> {
     let all = files
-        .files_named(&["alembic.ini", "pyproject.toml"])
+        .files_named(&[
+            "*.ini",
+            "pyproject.toml",
+            "env.py",
+            "script.py.mako",
+            "alembic.ini.mako",
+        ])
         .map_err(|e| ConfigError::Read {
             path: root.display().to_string(),
             message: e.to_string(),
         })?;
-    let mut found = Vec::new();
+    let named = |name: &str| -> Vec<&str> {
+        all.iter()
+            .filter(|p| file_name(p) == name && discover::is_candidate_config(p))
+            .map(|p| parent_dir(p))
+            .collect()
+    };
+    let env_dirs = named("env.py");
+    let mako_dirs = named("script.py.mako");
+    let template_dirs = named("alembic.ini.mako");
+    let exists = |dir: &str| dir_exists(files, &env_dirs, dir);
+    let mut found: Vec<discover::Discovered> = Vec::new();
     for path in all.iter().filter(|p| discover::is_candidate_config(p)) {
+        let is_ini = path.ends_with(".ini");
+        if !is_ini && file_name(path) != "pyproject.toml" {
+            continue;
+        }
         let Some(text) = read_text(files, path)? else {
             continue;
         };
-        if path.ends_with(".ini") {
-            found.extend(discover::from_ini(root, path, &text, None)?);
+        if is_ini {
+            // Only Alembic configs: an [alembic] section or a script_location.
+            if !text.contains("[alembic]") && !text.contains("script_location") {
+                continue;
+            }
+            found.extend(discover::from_ini(root, path, &text, None, &exists)?);
         } else if let Some(d) = discover::from_pyproject(root, path, &text)? {
             // An alembic.ini beside it configures the same environment.
             if !found
@@ -592,7 +643,46 @@ fn discover_environments(
         }
     }
     found.dedup_by(|a, b| a.script_location == b.script_location && a.section == b.section);
-    Ok(discover::into_environments(found))
+    let mut found: Vec<discover::Discovered> = found
+        .into_iter()
+        .flat_map(|d| {
+            let listed = files
+                .files_under(&join(&d.script_location, "versions"))
+                .unwrap_or_default();
+            discover::split_version_trees(d, &listed)
+        })
+        .collect();
+    // Script directories no config names (Alembic configured in code).
+    for dir in &env_dirs {
+        if mako_dirs.contains(dir)
+            && !template_dirs.contains(dir)
+            && !found.iter().any(|f| f.script_location == *dir)
+            && files
+                .files_under(&join(dir, "versions"))
+                .is_ok_and(|f| f.iter().any(|p| p.ends_with(".py")))
+        {
+            found.push(discover::from_script_dir(dir));
+        }
+    }
+    let is_package = |dir: &str| {
+        [join(dir, "__init__.py"), format!("{dir}.py")]
+            .iter()
+            .any(|p| files.read(p).ok().flatten().is_some())
+    };
+    let scopes: Vec<String> = found
+        .iter()
+        .map(|d| {
+            let env_py = read_text(files, &join(&d.script_location, "env.py"))
+                .ok()
+                .flatten();
+            discover::model_scope(d, env_py.as_deref(), &is_package)
+        })
+        .collect();
+    let mut envs = discover::into_environments(found);
+    for (env, scope) in envs.iter_mut().zip(scopes) {
+        env.models = Models::ByContent { scope };
+    }
+    Ok(envs)
 }
 
 fn configured_environments(
@@ -611,6 +701,20 @@ fn configured_environments(
             key: key(k),
             message,
             help: help.to_string(),
+        };
+        let outside = |k: &str, value: &str| {
+            invalid(
+                k,
+                format!("`{value}` is outside the repository"),
+                "use a path inside the repository, relative to the configuration file",
+            )
+        };
+        let missing = |k: &str, value: &str| {
+            invalid(
+                k,
+                format!("`{value}` does not exist"),
+                "give a path that exists, relative to the configuration file; in range mode (--base/--head) the configuration and the files it names are read from the head commit (commit them, or pass --config)",
+            )
         };
         if out.iter().any(|e| e.name == cfg.name) {
             return Err(invalid(
@@ -636,7 +740,8 @@ fn configured_environments(
                         "give the path of the alembic.ini, relative to the configuration file",
                     )
                 })?;
-                let found = discover::from_ini(root, &ini_path, &text, Some(&section))?;
+                let exists = |dir: &str| dir_exists(files, &[], dir);
+                let found = discover::from_ini(root, &ini_path, &text, Some(&section), &exists)?;
                 let Some(d) = found.into_iter().next() else {
                     return Err(invalid(
                         "alembic_ini",
@@ -652,13 +757,11 @@ fn configured_environments(
                 env
             }
             (None, Some(location)) => {
-                let location = rel_path(config_dir, location).ok_or_else(|| {
-                    invalid(
-                        "script_location",
-                        format!("`{location}` is outside the repository"),
-                        "use a path inside the repository",
-                    )
-                })?;
+                let location = config_path(root, config_dir, location)
+                    .ok_or_else(|| outside("script_location", location))?;
+                if !dir_exists(files, &[], &location) {
+                    return Err(missing("script_location", &location));
+                }
                 let versions = join(&location, "versions");
                 let mut env = Environment::new(cfg.name.clone(), location, vec![versions]);
                 env.project_root = config_dir.to_string();
@@ -677,23 +780,47 @@ fn configured_environments(
         };
         env.ini_section = section;
         if let (Some(_), Some(location)) = (&cfg.alembic_ini, &cfg.script_location) {
-            env.script_location = rel_path(config_dir, location).unwrap_or_default();
+            env.script_location = config_path(root, config_dir, location)
+                .ok_or_else(|| outside("script_location", location))?;
+            if !dir_exists(files, &[], &env.script_location) {
+                return Err(missing("script_location", location));
+            }
         }
         if let Some(m) = &cfg.migrations {
             env.version_locations = m
                 .clone()
                 .into_vec()
                 .iter()
-                .filter_map(|l| rel_path(config_dir, l))
-                .collect();
+                .map(|l| config_path(root, config_dir, l).ok_or_else(|| outside("migrations", l)))
+                .collect::<Result<_, _>>()?;
         }
         if let Some(root_dir) = &cfg.project_root {
-            env.project_root = rel_path(config_dir, root_dir).unwrap_or_default();
+            env.project_root = config_path(root, config_dir, root_dir)
+                .ok_or_else(|| outside("project_root", root_dir))?;
         }
         env.models = match &cfg.models {
             Some(globs) => {
                 let patterns = globs.clone().into_vec();
+                for pattern in &patterns {
+                    if pattern.starts_with('/') || pattern.split('/').any(|c| c == "..") {
+                        return Err(outside("models", pattern));
+                    }
+                }
                 let set = compile_globs(config_name, &key("models"), config_dir, &patterns)?;
+                // A glob that matches nothing would check nothing, silently.
+                let listed = files
+                    .files_under(config_dir)
+                    .map_err(|e| ConfigError::Read {
+                        path: config_dir.to_string(),
+                        message: e.to_string(),
+                    })?;
+                if !listed.iter().any(|p| set.is_match(p)) {
+                    return Err(invalid(
+                        "models",
+                        format!("`{}` matches no file", patterns.join("`, `")),
+                        "give globs relative to the configuration file that match the model modules, for example `app/models/**/*.py`; in range mode (--base/--head) files are read from the head commit",
+                    ));
+                }
                 Models::Globs { patterns, set }
             }
             None => Models::ByContent {
@@ -731,10 +858,12 @@ fn configured_environments(
                 "remove it; pass only the variables your env.py and models read",
             ));
         }
-        env.data_tests = cfg
-            .data_tests
-            .as_deref()
-            .and_then(|d| rel_path(config_dir, d));
+        env.data_tests = match cfg.data_tests.as_deref() {
+            Some(d) => {
+                Some(config_path(root, config_dir, d).ok_or_else(|| outside("data_tests", d))?)
+            }
+            None => None,
+        };
         out.push(env);
     }
     Ok(out)
@@ -744,6 +873,20 @@ fn configured_environments(
 /// repository-relative.
 fn rel_path(config_dir: &str, path: &str) -> Option<String> {
     paths::normalize_rel(&join(config_dir, path.trim_start_matches("./")))
+}
+
+/// A path from the configuration: relative to its directory, or absolute
+/// inside the repository; `None` when it leads outside the repository.
+fn config_path(root: &Path, config_dir: &str, path: &str) -> Option<String> {
+    if path.starts_with('/') {
+        let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let rest = Path::new(path)
+            .strip_prefix(&canonical)
+            .or_else(|_| Path::new(path).strip_prefix(root))
+            .ok()?;
+        return paths::normalize_rel(&rest.to_string_lossy());
+    }
+    rel_path(config_dir, path)
 }
 
 fn compile_globs(
@@ -788,12 +931,25 @@ mod tests {
             Ok(self
                 .0
                 .keys()
-                .filter(|p| names.contains(&file_name(p)))
+                .filter(|p| {
+                    names.iter().any(|n| match n.strip_prefix('*') {
+                        Some(ending) => p.ends_with(ending),
+                        None => file_name(p) == *n,
+                    })
+                })
                 .cloned()
                 .collect())
         }
         fn read(&self, path: &str) -> Result<Option<Vec<u8>>, BoxError> {
             Ok(self.0.get(path).map(|s| s.as_bytes().to_vec()))
+        }
+        fn files_under(&self, dir: &str) -> Result<Vec<String>, BoxError> {
+            Ok(self
+                .0
+                .keys()
+                .filter(|p| is_under(p, dir))
+                .cloned()
+                .collect())
         }
     }
 
@@ -809,11 +965,12 @@ mod tests {
     }
 
     const INI: &str = "[alembic]\nscript_location = %(here)s/migrations\n";
+    const ENV: &str = "from alembic import context\n";
     const MODEL: &str = "class User(Base):\n    __tablename__ = 'user'\n    id = mapped_column(Integer, primary_key=True)\n";
 
     #[test]
     fn discovers_a_single_environment() {
-        let s = load(&[("alembic.ini", INI)]).unwrap();
+        let s = load(&[("alembic.ini", INI), ("migrations/env.py", ENV)]).unwrap();
         assert!(s.discovered);
         assert_eq!(s.environments.len(), 1);
         let env = &s.environments[0];
@@ -828,7 +985,7 @@ mod tests {
 
     #[test]
     fn models_by_content_skip_migrations_tests_and_venvs() {
-        let s = load(&[("alembic.ini", INI)]).unwrap();
+        let s = load(&[("alembic.ini", INI), ("migrations/env.py", ENV)]).unwrap();
         assert_eq!(s.model_environments("app/models.py", MODEL).len(), 1);
         assert!(
             s.model_environments("app/util.py", "def f(): pass\n")
@@ -874,7 +1031,13 @@ mod tests {
 
     #[test]
     fn nearest_environment_claims_a_model_file() {
-        let s = load(&[("svc/a/alembic.ini", INI), ("svc/b/alembic.ini", INI)]).unwrap();
+        let s = load(&[
+            ("svc/a/alembic.ini", INI),
+            ("svc/a/migrations/env.py", ENV),
+            ("svc/b/alembic.ini", INI),
+            ("svc/b/migrations/env.py", ENV),
+        ])
+        .unwrap();
         let envs = s.model_environments("svc/b/app/models.py", MODEL);
         assert_eq!(envs.len(), 1);
         assert_eq!(envs[0].name, "svc/b");
@@ -889,6 +1052,10 @@ mod tests {
                 "environments:\n  - name: core\n    alembic_ini: alembic.ini\n    models: app/models/*.py\n    version_table: core_version\n  - name: extra\n    script_location: extra_db\n    models: [extra/**/*.py]\nchecks:\n  edited-migration: off\n",
             ),
             ("alembic.ini", INI),
+            ("migrations/env.py", ENV),
+            ("extra_db/env.py", ENV),
+            ("app/models/user.py", MODEL),
+            ("extra/a/b.py", MODEL),
         ])
         .unwrap();
         assert!(!s.discovered);
@@ -908,18 +1075,22 @@ mod tests {
         );
         assert_eq!(s.model_environments("extra/a/b.py", "")[0].name, "extra");
         let findings = s.apply_levels(vec![
-            Finding::warning(code::EDITED_MIGRATION, "x"),
-            Finding::error(code::MISSING_MIGRATION, "y"),
+            Finding::warning(Code::EditedMigration, "x"),
+            Finding::error(Code::MissingMigration, "y"),
         ]);
         assert_eq!(findings.len(), 1);
     }
 
     #[test]
     fn config_in_subdirectory_is_found_from_start_dir() {
-        let files = mem(&[(
-            "backend/.alembot.yml",
-            "environments:\n  - name: api\n    script_location: db\n    models: models.py\n",
-        )]);
+        let files = mem(&[
+            (
+                "backend/.alembot.yml",
+                "environments:\n  - name: api\n    script_location: db\n    models: models.py\n",
+            ),
+            ("backend/db/env.py", ENV),
+            ("backend/models.py", MODEL),
+        ]);
         let s = Settings::load(
             Path::new("/repo"),
             "backend/app",
@@ -960,6 +1131,7 @@ mod tests {
         let e = load(&[
             (".alembot.yml", "checks:\n  missing-migrations: off\n"),
             ("alembic.ini", INI),
+            ("migrations/env.py", ENV),
         ])
         .unwrap_err()
         .to_string();
@@ -975,10 +1147,14 @@ mod tests {
 
     #[test]
     fn environment_filter() {
-        let files = mem(&[(
-            "alembic.ini",
-            "[alembic]\nscript_location = a\n[b]\nscript_location = b\n",
-        )]);
+        let files = mem(&[
+            (
+                "alembic.ini",
+                "[alembic]\nscript_location = a\n[b]\nscript_location = b\n",
+            ),
+            ("a/env.py", ENV),
+            ("b/env.py", ENV),
+        ]);
         let mut o = Overrides {
             environments: vec!["b".into()],
             ..Overrides::default()
@@ -1003,6 +1179,7 @@ mod tests {
                 "database: postgres-ephemeral\ntimeout: 30\n",
             ),
             ("alembic.ini", INI),
+            ("migrations/env.py", ENV),
         ]);
         let o = Overrides {
             database: Some("sqlite".into()),
@@ -1011,5 +1188,311 @@ mod tests {
         let s = Settings::load(Path::new("/repo"), "", &files, &o).unwrap();
         assert_eq!(s.database, "sqlite");
         assert_eq!(s.timeout, Duration::from_secs(30));
+    }
+    const FLASK_ENV: &str = "from flask import current_app\nfrom alembic import context\ntarget_metadata = current_app.extensions['migrate'].db.metadata\n";
+
+    #[test]
+    fn flask_migrate_layout_without_script_location() {
+        let s = load(&[
+            (
+                "migrations/alembic.ini",
+                "# A generic, single database configuration.\n\n[alembic]\n# template used\n\n[loggers]\nkeys = root\n",
+            ),
+            ("migrations/env.py", FLASK_ENV),
+            ("migrations/script.py.mako", ""),
+            ("migrations/versions/1_a.py", ""),
+            ("app/__init__.py", ""),
+            ("app/models/user.py", MODEL),
+        ])
+        .unwrap();
+        assert_eq!(s.environments.len(), 1);
+        let env = &s.environments[0];
+        assert_eq!(env.script_location, "migrations");
+        assert_eq!(env.alembic_ini.as_deref(), Some("migrations/alembic.ini"));
+        assert_eq!(env.project_root, "");
+        assert!(env.is_revision_path("migrations/versions/1_a.py"));
+        assert_eq!(s.model_environments("app/models/user.py", MODEL).len(), 1);
+        // A config with no [alembic] section and no env.py beside it is not Alembic's.
+        let e = load(&[("migrations/alembic.ini", "[alembic]\n")]).unwrap_err();
+        assert!(
+            e.to_string().contains("no Alembic environment found"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn models_outside_the_config_folder_are_found_through_env_imports() {
+        let s = load(&[
+            ("db/alembic.ini", "[alembic]\nscript_location = .\n"),
+            (
+                "db/env.py",
+                "import os\nfrom myapp.models import Base\nimport myapp.extra, other\n",
+            ),
+            ("src/myapp/__init__.py", ""),
+            ("src/myapp/models/user.py", MODEL),
+            ("scripts/fixture_models.py", MODEL),
+        ])
+        .unwrap();
+        let env = &s.environments[0];
+        assert_eq!(env.script_location, "db");
+        assert_eq!(
+            s.model_environments("src/myapp/models/user.py", MODEL)
+                .len(),
+            1
+        );
+        // Outside the package env.py imports: not this environment's models.
+        assert!(
+            s.model_environments("scripts/fixture_models.py", MODEL)
+                .is_empty()
+        );
+        assert_eq!(
+            discover::imported_top_modules(
+                "from __future__ import x\nimport a.b as c, d\nfrom .rel import y\n  from e.f import (g,\n"
+            ),
+            ["a", "d", "e"]
+        );
+    }
+
+    #[test]
+    fn package_locations_resolve_through_package_roots() {
+        let s = load(&[
+            (
+                "src/myapp/alembic.ini",
+                "[alembic]\nscript_location = myapp:migrations\n",
+            ),
+            ("src/myapp/__init__.py", ""),
+            ("src/myapp/migrations/env.py", ENV),
+        ])
+        .unwrap();
+        assert_eq!(s.environments[0].script_location, "src/myapp/migrations");
+        // Alembic splits on every `:` (prefect:server:database:_migrations).
+        let s = load(&[
+            (
+                "src/prefect/server/database/alembic.ini",
+                "[alembic]\nscript_location = prefect:server:database:_migrations\n",
+            ),
+            ("src/prefect/server/database/_migrations/env.py", ENV),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.environments[0].script_location,
+            "src/prefect/server/database/_migrations"
+        );
+    }
+
+    #[test]
+    fn a_script_location_that_does_not_exist_is_an_error() {
+        for (ini, value) in [
+            ("[alembic]\nscript_location = migrashuns\n", "`migrashuns`"),
+            (
+                "[alembic]\nscript_location = myapp:migrations\n",
+                "`myapp:migrations`",
+            ),
+        ] {
+            let e = load(&[("alembic.ini", ini), ("migrations/env.py", ENV)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("alembic.ini:1: `[alembic] script_location`"),
+                "{e}"
+            );
+            assert!(e.contains(value) && e.contains("names no folder"), "{e}");
+        }
+    }
+
+    #[test]
+    fn alembic_configs_with_other_names_are_environments() {
+        let s = load(&[
+            ("alembic.ini", INI),
+            ("migrations/env.py", ENV),
+            ("alembic2.ini", "[alembic]\nscript_location = second\n"),
+            ("second/env.py", ENV),
+            ("tox.ini", "[tox]\nenvlist = py311\n"),
+            ("pytest.ini", "[pytest]\naddopts = -q\n"),
+        ])
+        .unwrap();
+        let locations: Vec<_> = s
+            .environments
+            .iter()
+            .map(|e| e.script_location.as_str())
+            .collect();
+        assert_eq!(locations, ["migrations", "second"]);
+        assert_eq!(
+            s.environments[1].alembic_ini.as_deref(),
+            Some("alembic2.ini")
+        );
+    }
+
+    #[test]
+    fn a_script_directory_without_a_config_is_an_environment() {
+        let s = load(&[
+            ("warehouse/migrations/env.py", "from warehouse import db\n"),
+            ("warehouse/migrations/script.py.mako", ""),
+            ("warehouse/migrations/versions/abc_init.py", ""),
+            ("warehouse/__init__.py", ""),
+            ("warehouse/accounts/models.py", MODEL),
+            // Alembic's own template, copied into the project: not an environment.
+            ("contrib/alembic/generic/env.py", ENV),
+            ("contrib/alembic/generic/script.py.mako", ""),
+            ("contrib/alembic/generic/alembic.ini.mako", ""),
+            ("contrib/alembic/generic/versions/x.py", ""),
+            // A plugin template with no versions: not an environment either.
+            ("warehouse/plugins/alembic/env.py", ENV),
+            ("warehouse/plugins/alembic/script.py.mako", ""),
+        ])
+        .unwrap();
+        assert_eq!(s.environments.len(), 1);
+        let env = &s.environments[0];
+        assert_eq!(env.script_location, "warehouse/migrations");
+        assert!(env.alembic_ini.is_none() && env.pyproject.is_none());
+        assert_eq!(
+            s.model_environments("warehouse/accounts/models.py", MODEL)
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn plugins_sharing_a_package_claim_their_own_models() {
+        let plugin_ini = "[alembic]\nscript_location = %(here)s\n";
+        let s = load(&[
+            ("ckan/__init__.py", ""),
+            ("ckan/migration/alembic.ini", plugin_ini),
+            (
+                "ckan/migration/env.py",
+                "from ckan.model.meta import metadata\n",
+            ),
+            ("ckan/model/package.py", MODEL),
+            ("ckanext/__init__.py", ""),
+            ("ckanext/activity/__init__.py", ""),
+            (
+                "ckanext/activity/migration/activity/alembic.ini",
+                plugin_ini,
+            ),
+            (
+                "ckanext/activity/migration/activity/env.py",
+                "from ckan.model.meta import metadata\n",
+            ),
+            ("ckanext/activity/model/activity.py", MODEL),
+            (
+                "ckanext/tracking/migration/tracking/alembic.ini",
+                plugin_ini,
+            ),
+            (
+                "ckanext/tracking/migration/tracking/env.py",
+                "from ckan.model.meta import metadata\n",
+            ),
+        ])
+        .unwrap();
+        let names = |path: &str| -> Vec<String> {
+            s.model_environments(path, MODEL)
+                .iter()
+                .map(|e| e.script_location.clone())
+                .collect()
+        };
+        assert_eq!(names("ckan/model/package.py"), ["ckan/migration"]);
+        assert_eq!(
+            names("ckanext/activity/model/activity.py"),
+            ["ckanext/activity/migration/activity"]
+        );
+    }
+
+    fn configured(env: &str) -> Result<Settings, ConfigError> {
+        load(&[
+            (".alembot.yml", env),
+            ("alembic.ini", INI),
+            ("migrations/env.py", ENV),
+            ("app/models.py", MODEL),
+        ])
+    }
+
+    #[test]
+    fn configured_paths_must_exist_and_stay_inside() {
+        let base = "environments:\n  - name: x\n    alembic_ini: alembic.ini\n";
+        for (extra, key, value) in [
+            (
+                "    migrations: ../../x\n",
+                "environments[0].migrations",
+                "`../../x` is outside the repository",
+            ),
+            (
+                "    migrations: /etc/x\n",
+                "environments[0].migrations",
+                "`/etc/x` is outside the repository",
+            ),
+            (
+                "    script_location: nope\n",
+                "environments[0].script_location",
+                "`nope` does not exist",
+            ),
+            (
+                "    models: app/nothing/*.py\n",
+                "environments[0].models",
+                "`app/nothing/*.py` matches no file",
+            ),
+            (
+                "    models: ../app/*.py\n",
+                "environments[0].models",
+                "`../app/*.py` is outside the repository",
+            ),
+            (
+                "    project_root: ../..\n",
+                "environments[0].project_root",
+                "`../..` is outside the repository",
+            ),
+        ] {
+            let e = configured(&format!("{base}{extra}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("`{key}`")), "{extra}: {e}");
+            assert!(e.contains(value), "{extra}: {e}");
+        }
+        let e = configured("environments:\n  - name: x\n    script_location: gone\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`environments[0].script_location`: `gone` does not exist"),
+            "{e}"
+        );
+        assert!(e.contains("--config"), "{e}");
+        // An absolute path inside the repository stays what it names.
+        let ok = configured(&format!(
+            "{base}    migrations: /repo/migrations/versions\n    models: app/*.py\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            ok.environments[0].version_locations,
+            ["migrations/versions"]
+        );
+    }
+
+    #[test]
+    fn version_trees_per_dialect_are_environments_of_their_own() {
+        let s = load(&[
+            (
+                "src/app/db/alembic.ini",
+                "[alembic]\nscript_location = app:db:_migrations\n",
+            ),
+            ("src/app/db/_migrations/env.py", ENV),
+            ("src/app/db/_migrations/versions/postgresql/2024_a.py", ""),
+            ("src/app/db/_migrations/versions/sqlite/2024_b.py", ""),
+            ("src/app/__init__.py", ""),
+            ("src/app/db/orm_models.py", MODEL),
+        ])
+        .unwrap();
+        let names: Vec<_> = s.environments.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["src/app/db/postgresql", "src/app/db/sqlite"]);
+        assert!(
+            s.environments[0]
+                .is_revision_path("src/app/db/_migrations/versions/postgresql/2024_a.py")
+        );
+        assert!(
+            !s.environments[0].is_revision_path("src/app/db/_migrations/versions/sqlite/2024_b.py")
+        );
+        assert_eq!(
+            s.model_environments("src/app/db/orm_models.py", MODEL)
+                .len(),
+            2
+        );
     }
 }

@@ -549,15 +549,8 @@ impl<'f> Differ<'f> {
                 spec.clone(),
             );
         }
-        if was.default != now.default {
-            self.push(
-                target,
-                line,
-                col.clone(),
-                EditKind::DefaultChanged,
-                spec.clone(),
-            );
-        }
+        // `default=` / `onupdate=` are Python-side: no DDL, no migration
+        // (only `server_default` and `server_onupdate` reach the database).
         if was.server_default != now.server_default {
             self.push(
                 target,

@@ -17,6 +17,11 @@ pub const IGNORE_MARKER: &str = "alembot: ignore";
 
 /// Keyword arguments of `Column` / `mapped_column` that never reach DDL.
 pub const NON_DDL_KWARGS: &[&str] = &[
+    // Python-side defaults: SQLAlchemy applies them, the database never
+    // sees them (`server_default` / `server_onupdate` are the DDL ones).
+    "default",
+    "insert_default",
+    "onupdate",
     "doc",
     "info",
     "init",

@@ -164,7 +164,10 @@ impl<'a> Lexer<'a> {
                         end_line: line,
                         col,
                     });
-                    self.at_line_start = true;
+                    // Inside brackets a line break continues the logical
+                    // line: indentation is measured only where a new one
+                    // starts, never after the bracket closes mid-line.
+                    self.at_line_start = self.depth == 0;
                 }
                 b'#' => {
                     let (start, line, col) = (self.pos, self.line, self.col(self.pos));
@@ -684,6 +687,32 @@ mod tests {
         assert_eq!(string_value("'it\\'s'").as_deref(), Some("it's"));
         assert_eq!(string_value("f'{x}'"), None);
         assert_eq!(string_value("b'x'"), None);
+    }
+
+    /// A bracket that spans lines and closes with code after it on the
+    /// same line must not make the lexer measure indentation mid-line.
+    #[test]
+    fn bracket_closing_mid_line_keeps_the_block() {
+        for src in [
+            "def f():\n    rows = conn.execute(\n        q\n    ).fetchall()\n    return rows\n",
+            "class A:\n    def f(\n        self,\n    ) -> bool:\n        return True\n    x = Column(Integer)\n",
+            "def g():\n    if (\n        x\n    ):\n        y = 1\n    z = 2\n",
+            "t = Table(\n    'a',\n).create(bind)\nclass B:\n    y = 1\n",
+        ] {
+            let lexed = tokenize(src);
+            assert!(lexed.errors.is_empty(), "{src:?}: {:?}", lexed.errors);
+            let toks = significant(src);
+            let indents = toks.iter().filter(|t| *t == "INDENT").count();
+            let dedents = toks.iter().filter(|t| *t == "DEDENT").count();
+            assert_eq!(indents, dedents, "{src:?}: {toks:?}");
+        }
+        assert_eq!(
+            significant("def f():\n    a = g(\n    ).h()\n    b = 1\n"),
+            [
+                "def", "f", "(", ")", ":", "NEWLINE", "INDENT", "a", "=", "g", "(", ")", ".", "h",
+                "(", ")", "NEWLINE", "b", "=", "1", "NEWLINE", "DEDENT"
+            ]
+        );
     }
 
     #[test]
