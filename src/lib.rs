@@ -21,6 +21,7 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod snapshot;
 pub mod status;
 
 pub use commands::Exit;

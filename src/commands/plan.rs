@@ -57,6 +57,7 @@ pub fn env_request(
         server_url: None,
         name: None,
         pass_env: env.pass_env.clone(),
+        snapshot: None,
     })
 }
 

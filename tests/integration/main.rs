@@ -12,6 +12,7 @@ mod github;
 mod hardening;
 mod hook;
 mod lexer_field;
+mod snapshot;
 mod status;
 mod support;
 mod verify;
