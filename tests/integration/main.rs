@@ -10,6 +10,7 @@ mod discovery;
 mod docker;
 mod dynamic;
 mod github;
+mod hardening;
 mod hook;
 mod lexer_field;
 mod snapshot;
