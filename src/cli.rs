@@ -99,6 +99,9 @@ pub struct HookInstallArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Without --base/--head or --staged: the working tree and the index against HEAD, untracked files included (what `git status` shows)."
+)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub range: RangeArgs,
@@ -147,7 +150,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PATH", env = "ALEMBOT_PYTHON")]
     pub python: Option<String>,
 
-    /// How many environments run at once.
+    /// How many environments run at once [default: `jobs:` in .alembot.yml, else 2].
     #[arg(long, value_name = "N", env = "ALEMBOT_JOBS")]
     pub jobs: Option<usize>,
 
@@ -234,7 +237,7 @@ pub struct OutputArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL, GITHUB_STEP_SUMMARY and GITHUB_OUTPUT. Handles `pull_request` (opened, synchronize, reopened, ready_for_review, labeled, unlabeled) and `issue_comment` (a command such as `/alembot recheck` on a pull request); any other event is an error (exit 2). See README.md."
+    after_help = "Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL, GITHUB_STEP_SUMMARY and GITHUB_OUTPUT. Handles `pull_request` (opened, synchronize, reopened, ready_for_review, edited, labeled, unlabeled) and `issue_comment` (a command such as `/alembot recheck` on a pull request); `publish` also `workflow_run`. With --pull-request N the event does not matter: pull request N is checked, its head and base taken from the API (for example from `workflow_dispatch`). Any other event is an error (exit 2). See README.md."
 )]
 pub struct GithubArgs {
     #[command(subcommand)]
@@ -267,7 +270,7 @@ pub struct GithubArgs {
     pub signature: Option<String>,
 
     /// The webhook secret (from the environment only, never the command line).
-    #[arg(long, env = "ALEMBOT_WEBHOOK_SECRET", hide = true, hide_env_values = true, value_parser = secret)]
+    #[arg(long, env = "ALEMBOT_WEBHOOK_SECRET", hide = true, hide_env_values = true, value_parser = webhook_secret)]
     pub webhook_secret: Option<SecretString>,
 
     /// Only these environments (repeatable).
@@ -387,6 +390,15 @@ pub struct ActionsEnv {
 }
 
 fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value.to_string()))
+}
+
+/// An empty webhook secret would make every signature made with the empty
+/// key pass: refused (exit 2), never taken as "no secret".
+fn webhook_secret(value: &str) -> Result<SecretString, String> {
+    if value.trim().is_empty() {
+        return Err("ALEMBOT_WEBHOOK_SECRET is empty: a signature made with an empty key proves nothing. Set it to the webhook's secret, or unset it".into());
+    }
     Ok(SecretString::from(value.to_string()))
 }
 

@@ -18,9 +18,11 @@ pub mod job;
 pub mod models;
 pub mod pipeline;
 pub mod python;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod snapshot;
 pub mod status;
 
 pub use commands::Exit;
