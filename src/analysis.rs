@@ -6,9 +6,7 @@ pub mod cache;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::alembic::graph::{
-    Graph, edited_migration_findings, graph_findings, stale_parent_findings,
-};
+use crate::alembic::graph::Graph;
 use crate::alembic::operations::read_operations;
 use crate::alembic::revision::{
     RevisionError, RevisionFile, is_revision_file, parse_revision, parse_revision_header,
@@ -16,11 +14,14 @@ use crate::alembic::revision::{
 use crate::change::{ChangeError, ChangeSet, ChangedFile, FileStatus, Range, Side, Source, Text};
 use crate::config::paths::file_name;
 use crate::config::{Environment, Settings};
-use crate::detect::crosscheck::{AddedRevision, crosscheck};
-use crate::detect::migration_lint::lint_migration;
-use crate::detect::missing_migration::{EnvHelp, ModelChange, missing_migrations};
 use crate::findings::Finding;
 use crate::models::diff_models;
+use crate::rules::crosscheck::{AddedRevision, crosscheck};
+use crate::rules::edited_migration::edited_migration_findings;
+use crate::rules::graph::graph_findings;
+use crate::rules::migration_lint::lint_migration;
+use crate::rules::missing_migration::{EnvHelp, ModelChange, missing_migrations};
+use crate::rules::stale_parent::stale_parent_findings;
 
 use cache::RevisionCache;
 

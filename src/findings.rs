@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::rules::Code;
+
 /// How serious a finding is. Ordered: `Notice < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -35,65 +37,11 @@ impl fmt::Display for Severity {
     }
 }
 
-/// Stable finding codes. Users grep and suppress these; never rename one.
-pub mod code {
-    pub const MISSING_MIGRATION: &str = "missing-migration";
-    pub const UNMATCHED_OPERATION: &str = "unmatched-operation";
-    pub const MULTIPLE_HEADS: &str = "multiple-heads";
-    pub const STALE_PARENT: &str = "stale-parent";
-    pub const DUPLICATE_REVISION: &str = "duplicate-revision";
-    pub const DANGLING_REVISION: &str = "dangling-revision";
-    pub const REVISION_CYCLE: &str = "revision-cycle";
-    pub const EDITED_MIGRATION: &str = "edited-migration";
-    pub const INVALID_REVISION: &str = "invalid-revision";
-    pub const DESTRUCTIVE_OPERATION: &str = "destructive-operation";
-    pub const NOT_NULL_WITHOUT_DEFAULT: &str = "not-null-without-default";
-    pub const POSSIBLE_RENAME: &str = "possible-rename";
-    pub const ENUM_CHANGE: &str = "enum-change";
-    pub const UNIQUE_ON_EXISTING_TABLE: &str = "unique-on-existing-table";
-    pub const EMPTY_DOWNGRADE: &str = "empty-downgrade";
-    pub const UPGRADE_FAILED: &str = "upgrade-failed";
-    pub const DRIFT: &str = "drift";
-    pub const DOWNGRADE_FAILED: &str = "downgrade-failed";
-    pub const DOWNGRADE_DEBRIS: &str = "downgrade-debris";
-    pub const IRREVERSIBLE_MIGRATION: &str = "irreversible-migration";
-    pub const DATA_UPGRADE_FAILED: &str = "data-upgrade-failed";
-    pub const DATA_TEST_FAILED: &str = "data-test-failed";
-    pub const UNREGISTERED_MODEL: &str = "unregistered-model";
-    pub const PROJECT_ERROR: &str = "project-error";
-
-    /// Every code, for validating `checks:` in the configuration.
-    pub const ALL: &[&str] = &[
-        MISSING_MIGRATION,
-        UNMATCHED_OPERATION,
-        MULTIPLE_HEADS,
-        STALE_PARENT,
-        DUPLICATE_REVISION,
-        DANGLING_REVISION,
-        REVISION_CYCLE,
-        EDITED_MIGRATION,
-        INVALID_REVISION,
-        DESTRUCTIVE_OPERATION,
-        NOT_NULL_WITHOUT_DEFAULT,
-        POSSIBLE_RENAME,
-        ENUM_CHANGE,
-        EMPTY_DOWNGRADE,
-        UNIQUE_ON_EXISTING_TABLE,
-        UPGRADE_FAILED,
-        DRIFT,
-        DOWNGRADE_FAILED,
-        DOWNGRADE_DEBRIS,
-        IRREVERSIBLE_MIGRATION,
-        DATA_UPGRADE_FAILED,
-        DATA_TEST_FAILED,
-        UNREGISTERED_MODEL,
-        PROJECT_ERROR,
-    ];
-}
-
 /// One problem, located as precisely as the check could.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
+    /// A [`Code`]'s string form; a string because a saved report may come
+    /// from a newer alembot, and the helper's findings arrive as JSON.
     pub code: String,
     pub severity: Severity,
     /// Repository-relative path with `/` separators.
@@ -122,7 +70,14 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(code: &str, severity: Severity, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, severity: Severity, message: impl Into<String>) -> Self {
+        Self::with_code_str(code.as_str(), severity, message)
+    }
+
+    /// A finding whose code another stage decided: the helper's findings
+    /// arrive with their code as a string (`rules::tests` checks the helper
+    /// emits declared codes only).
+    pub fn with_code_str(code: &str, severity: Severity, message: impl Into<String>) -> Self {
         Finding {
             code: code.to_string(),
             severity,
@@ -139,12 +94,17 @@ impl Finding {
         }
     }
 
-    pub fn error(code: &str, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
         Self::new(code, Severity::Error, message)
     }
 
-    pub fn warning(code: &str, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
         Self::new(code, Severity::Warning, message)
+    }
+
+    /// Whether this finding has `code`.
+    pub fn is(&self, code: Code) -> bool {
+        self.code == code.as_str()
     }
 
     pub fn at(mut self, file: impl Into<String>, line: Option<u32>) -> Self {
@@ -380,8 +340,8 @@ mod tests {
     fn counts_and_verdict_follow_severities() {
         let report = Report::new(
             vec![
-                Finding::warning(code::EDITED_MIGRATION, "w"),
-                Finding::error(code::MISSING_MIGRATION, "e").at("a.py", Some(3)),
+                Finding::warning(Code::EditedMigration, "w"),
+                Finding::error(Code::MissingMigration, "e").at("a.py", Some(3)),
             ],
             &["static"],
             vec![],
@@ -389,13 +349,13 @@ mod tests {
         assert_eq!(report.summary.errors, 1);
         assert_eq!(report.summary.warnings, 1);
         assert_eq!(report.verdict(), Verdict::Failed);
-        assert_eq!(report.findings[0].code, code::MISSING_MIGRATION);
+        assert!(report.findings[0].is(Code::MissingMigration));
     }
 
     #[test]
     fn notices_do_not_fail() {
         let report = Report::new(
-            vec![Finding::new(code::MISSING_MIGRATION, Severity::Notice, "n")],
+            vec![Finding::new(Code::MissingMigration, Severity::Notice, "n")],
             &["static"],
             vec![],
         );
@@ -406,7 +366,7 @@ mod tests {
     #[test]
     fn json_keeps_contract_keys_even_when_empty() {
         let report = Report::new(
-            vec![Finding::error(code::MULTIPLE_HEADS, "two heads")],
+            vec![Finding::error(Code::MultipleHeads, "two heads")],
             &["static"],
             vec![],
         );

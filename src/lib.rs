@@ -10,7 +10,6 @@ pub mod change;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod detect;
 pub mod error;
 pub mod findings;
 pub mod github;
@@ -19,6 +18,7 @@ pub mod job;
 pub mod models;
 pub mod python;
 pub mod report;
+pub mod rules;
 pub mod schema;
 pub mod status;
 

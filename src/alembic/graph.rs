@@ -10,7 +10,6 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::revision::RevisionFile;
-use crate::findings::{Finding, code};
 
 #[derive(Debug, Clone)]
 pub struct Graph {
@@ -378,135 +377,23 @@ fn reach(start: usize, edges: &[Vec<usize>]) -> BTreeSet<usize> {
     seen
 }
 
-/// `multiple-heads`, `revision-cycle`, `duplicate-revision` and
-/// `dangling-revision` findings for one environment's graph.
-pub fn graph_findings(graph: &Graph, environment: &str) -> Vec<Finding> {
-    graph
-        .problems()
-        .into_iter()
-        .filter_map(|p| problem_finding(graph, &p))
-        .map(|f| f.in_env(environment))
-        .collect()
+/// A revision the change adds that, merged into the base branch as it is
+/// now, leaves an extra head because the base branch moved on since the
+/// change was written (someone else's migration landed first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleParent<'a> {
+    pub revision: &'a RevisionFile,
+    /// The base-branch heads it should have followed.
+    pub base_heads: Vec<String>,
+    /// The heads after merging.
+    pub merged_heads: Vec<String>,
 }
 
-fn problem_finding(graph: &Graph, problem: &Problem) -> Option<Finding> {
-    let finding = match problem {
-        Problem::DuplicateRevision(d) => Finding::error(
-            code::DUPLICATE_REVISION,
-            format!(
-                "revision id '{}' is declared by two files: {} and {}",
-                d.revision, d.kept, d.duplicate.path
-            ),
-        )
-        .at(d.duplicate.path.clone(), Some(d.duplicate.revision_line))
-        .with_revision(d.revision.clone())
-        .with_help(
-            "Give one of them a new revision id (its `revision` variable and the `Revision ID:` \
-             docstring line), then set the down_revision of any revision meant to follow it to \
-             the new id. Alembic loads only one of the two files.",
-        ),
-        Problem::Dangling {
-            revision,
-            missing,
-            reference,
-        } => {
-            let r = graph.get(revision)?;
-            let (what, line, help) = match reference {
-                Reference::DownRevision => (
-                    format!("revises '{missing}', which is not a revision in this environment"),
-                    r.down_revision_line,
-                    format!(
-                        "Set down_revision in {} to an existing revision (`alembic heads` lists \
-                         the current heads), or restore the revision file that declares \
-                         '{missing}'.",
-                        r.path
-                    ),
-                ),
-                Reference::DependsOn => (
-                    format!(
-                        "depends on '{missing}', which is neither a revision nor a branch label \
-                         in this environment"
-                    ),
-                    r.depends_on_line,
-                    format!(
-                        "Remove '{missing}' from depends_on in {}, or restore the revision file \
-                         it names.",
-                        r.path
-                    ),
-                ),
-            };
-            Finding::error(
-                code::DANGLING_REVISION,
-                format!("revision {revision} ({}) {what}", r.path),
-            )
-            .at(r.path.clone(), Some(line.unwrap_or(r.revision_line)))
-            .with_revision(revision.clone())
-            .with_help(help)
-        }
-        Problem::Cycle { revisions } => {
-            let first = graph.get(revisions.first()?)?;
-            let mut chain = revisions.clone();
-            chain.push(first.revision.clone());
-            Finding::error(
-                code::REVISION_CYCLE,
-                format!(
-                    "revisions form a cycle: {} (each revises or depends on the next); Alembic \
-                     cannot order them",
-                    chain.join(" -> ")
-                ),
-            )
-            .at(
-                first.path.clone(),
-                Some(first.down_revision_line.unwrap_or(first.revision_line)),
-            )
-            .with_revision(first.revision.clone())
-            .with_help(format!(
-                "Edit the down_revision (or depends_on) of one of them, e.g. in {}, so that \
-                 following down_revision always ends at a base revision (down_revision = None).",
-                first.path
-            ))
-        }
-        Problem::MultipleHeads { heads } => {
-            let files: Vec<&RevisionFile> = heads.iter().filter_map(|h| graph.get(h)).collect();
-            let first = files.first()?;
-            let listed: Vec<String> = files
-                .iter()
-                .map(|r| format!("{} ({})", r.revision, r.path))
-                .collect();
-            Finding::error(
-                code::MULTIPLE_HEADS,
-                format!(
-                    "the migrations have {} heads: {}; `alembic upgrade head` fails until they \
-                     are merged",
-                    heads.len(),
-                    listed.join(", ")
-                ),
-            )
-            .at(first.path.clone(), Some(first.revision_line))
-            .with_revision(first.revision.clone())
-            .with_help(
-                "If one of these revisions is new, rebase it: set its `down_revision` to the \
-                 other head. Otherwise join them with a merge revision: \
-                 `alembic merge heads -m \"merge heads\"`.",
-            )
-        }
-    };
-    Some(finding)
-}
-
-/// `stale-parent`: revisions the change adds that, merged into the base
-/// branch as it is now, leave an extra head because the base branch moved on
-/// since the change was written (someone else's migration landed first).
-///
-/// `base` is the graph at the tip of the base branch; `added` are the
-/// revisions the change adds. Nothing is reported when the base side has no
-/// revisions, or when the change's own revisions merge back into the base
-/// branch's heads (a merge revision in the change).
-pub fn stale_parent_findings(
-    base: &Graph,
-    added: &[RevisionFile],
-    environment: &str,
-) -> Vec<Finding> {
+/// The revisions in `added` that are stale against `base`, the graph at the
+/// tip of the base branch. None when the base side has no revisions, or
+/// when the change's own revisions merge back into the base branch's heads
+/// (a merge revision in the change).
+pub fn stale_parents<'a>(base: &Graph, added: &'a [RevisionFile]) -> Vec<StaleParent<'a>> {
     if base.is_empty() {
         return Vec::new();
     }
@@ -567,126 +454,19 @@ pub fn stale_parent_findings(
         if !left_apart {
             continue;
         }
-        out.push(stale_finding(r, &target_ids, &merged.heads()).in_env(environment));
-    }
-    out
-}
-
-fn stale_finding(r: &RevisionFile, base_heads: &[&str], merged_heads: &[&str]) -> Finding {
-    let quoted: Vec<String> = base_heads.iter().map(|h| format!("'{h}'")).collect();
-    let after = format!(
-        "after merging there will be {} heads ({})",
-        merged_heads.len(),
-        merged_heads.join(", ")
-    );
-    let message = if r.down_revisions.is_empty() {
-        format!(
-            "revision {} ({}) starts a new base (down_revision = None), but the base branch \
-             already has migrations (head: {}): {after}",
-            r.revision,
-            r.path,
-            base_heads.join(", ")
-        )
-    } else {
-        format!(
-            "revision {} ({}) revises {}, but the base branch has moved on and its head is now \
-             {}: {after}",
-            r.revision,
-            r.path,
-            r.down_revisions.join(", "),
-            base_heads.join(", ")
-        )
-    };
-    let help = match quoted.as_slice() {
-        [one] => format!(
-            "Rebase the migration: set `down_revision = {one}` in {} (and the `Revises:` line of \
-             its docstring), then check that its upgrade still applies on top of {one}. Or, after \
-             merging, join the heads with `alembic merge heads -m \"merge heads\"`.",
-            r.path
-        ),
-        many => format!(
-            "Set `down_revision = ({})` in {} to build on every current head, or, after merging, \
-             join the heads with `alembic merge heads -m \"merge heads\"`.",
-            many.join(", "),
-            r.path
-        ),
-    };
-    let mut finding = Finding::error(code::STALE_PARENT, message)
-        .at(
-            r.path.clone(),
-            Some(r.down_revision_line.unwrap_or(r.revision_line)),
-        )
-        .with_revision(r.revision.clone())
-        .with_help(help);
-    if r.down_revisions.is_empty() {
-        finding.help = finding.help.map(|h| {
-            format!("{h} If a separate lineage is intended, give it a branch label instead.")
+        out.push(StaleParent {
+            revision: r,
+            base_heads: target_ids.iter().map(|s| s.to_string()).collect(),
+            merged_heads: merged.heads().iter().map(|s| s.to_string()).collect(),
         });
     }
-    finding
-}
-
-/// `edited-migration`: the change modifies revision files that already
-/// existed. Databases that ran the old version never run the new one.
-pub fn edited_migration_findings(
-    modified_paths: &[impl AsRef<str>],
-    environment: &str,
-) -> Vec<Finding> {
-    modified_paths
-        .iter()
-        .map(|path| {
-            let path = path.as_ref();
-            Finding::warning(
-                code::EDITED_MIGRATION,
-                format!(
-                    "{path} is an existing migration and this change edits it: databases that \
-                     already ran it will not run it again, so they drift apart from new ones"
-                ),
-            )
-            .at(path, None)
-            .in_env(environment)
-            .with_help(
-                "Restore the file and put the change in a new revision \
-                 (`alembic revision --autogenerate -m \"...\"`). Editing is only safe if this \
-                 migration has never run against a shared database.",
-            )
-        })
-        .collect()
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::Severity;
-
-    fn rev(id: &str, down: &[&str]) -> RevisionFile {
-        RevisionFile {
-            path: format!("migrations/versions/{id}.py"),
-            revision: id.to_string(),
-            down_revisions: down.iter().map(|s| s.to_string()).collect(),
-            branch_labels: Vec::new(),
-            depends_on: Vec::new(),
-            revision_line: 14,
-            down_revision_line: Some(15),
-            branch_labels_line: Some(16),
-            depends_on_line: Some(17),
-            message: None,
-        }
-    }
-
-    fn labelled(id: &str, down: &[&str], labels: &[&str]) -> RevisionFile {
-        RevisionFile {
-            branch_labels: labels.iter().map(|s| s.to_string()).collect(),
-            ..rev(id, down)
-        }
-    }
-
-    fn depending(id: &str, down: &[&str], deps: &[&str]) -> RevisionFile {
-        RevisionFile {
-            depends_on: deps.iter().map(|s| s.to_string()).collect(),
-            ..rev(id, down)
-        }
-    }
+    use crate::rules::test_support::{depending, labelled, rev};
 
     fn graph(revs: Vec<RevisionFile>) -> Graph {
         Graph::build(revs)
@@ -703,7 +483,6 @@ mod tests {
         assert_eq!(g.descendants("a"), BTreeSet::from(["b", "c"]));
         assert!(g.ancestors("nope").is_empty());
         assert!(g.problems().is_empty());
-        assert!(graph_findings(&g, "main").is_empty());
     }
 
     #[test]
@@ -840,29 +619,6 @@ mod tests {
     }
 
     #[test]
-    fn multiple_heads_finding_lists_heads_and_says_how_to_merge() {
-        let g = graph(vec![rev("a", &[]), rev("b", &["a"]), rev("c", &["a"])]);
-        let findings = graph_findings(&g, "main");
-        assert_eq!(findings.len(), 1);
-        let f = &findings[0];
-        assert_eq!(f.code, code::MULTIPLE_HEADS);
-        assert_eq!(f.severity, Severity::Error);
-        assert_eq!(f.environment.as_deref(), Some("main"));
-        assert_eq!(f.location().as_deref(), Some("migrations/versions/b.py:14"));
-        assert_eq!(
-            f.message,
-            "the migrations have 2 heads: b (migrations/versions/b.py), c \
-             (migrations/versions/c.py); `alembic upgrade head` fails until they are merged"
-        );
-        let help = f.help.as_deref().unwrap_or_default();
-        assert!(
-            help.contains("alembic merge heads -m \"merge heads\""),
-            "{help}"
-        );
-        assert!(help.contains("down_revision"), "{help}");
-    }
-
-    #[test]
     fn duplicate_revision_ids_keep_the_first_file_in_path_order() {
         let mut dup = rev("a", &[]);
         dup.path = "migrations/versions/zz_copy.py".into();
@@ -873,80 +629,10 @@ mod tests {
             Some("migrations/versions/a.py")
         );
         assert_eq!(g.duplicates().len(), 1);
-        let findings = graph_findings(&g, "main");
-        assert_eq!(findings.len(), 1);
-        let f = &findings[0];
-        assert_eq!(f.code, code::DUPLICATE_REVISION);
-        assert_eq!(f.severity, Severity::Error);
         assert_eq!(
-            f.location().as_deref(),
-            Some("migrations/versions/zz_copy.py:14")
+            g.duplicates()[0].duplicate.path,
+            "migrations/versions/zz_copy.py"
         );
-        assert!(
-            f.message
-                .contains("migrations/versions/a.py and migrations/versions/zz_copy.py")
-        );
-        assert_eq!(f.revision.as_deref(), Some("a"));
-    }
-
-    #[test]
-    fn dangling_references() {
-        // (case, revisions, expected (location, message fragment))
-        type Case = (
-            &'static str,
-            Vec<RevisionFile>,
-            Vec<(&'static str, &'static str)>,
-        );
-        let cases: Vec<Case> = vec![
-            (
-                "down_revision names a missing revision",
-                vec![rev("a", &[]), rev("b", &["gone"])],
-                vec![(
-                    "migrations/versions/b.py:15",
-                    "revises 'gone', which is not a revision",
-                )],
-            ),
-            (
-                "one parent of a merge is missing",
-                vec![rev("a", &[]), rev("m", &["a", "gone"])],
-                vec![("migrations/versions/m.py:15", "revises 'gone'")],
-            ),
-            (
-                "depends_on names a missing revision",
-                vec![rev("a", &[]), depending("b", &["a"], &["nope"])],
-                vec![(
-                    "migrations/versions/b.py:17",
-                    "depends on 'nope', which is neither a revision nor a branch label",
-                )],
-            ),
-            (
-                "depends_on names a branch label",
-                vec![
-                    labelled("a", &[], &["core"]),
-                    labelled("n", &[], &["net"]),
-                    depending("b", &["a"], &["net"]),
-                ],
-                vec![],
-            ),
-            (
-                "depends_on names a revision",
-                vec![rev("a", &[]), depending("b", &["a"], &["a"])],
-                vec![],
-            ),
-        ];
-        for (case, revs, expected) in cases {
-            let g = graph(revs);
-            let found: Vec<(String, String)> = graph_findings(&g, "main")
-                .into_iter()
-                .filter(|f| f.code == code::DANGLING_REVISION)
-                .map(|f| (f.location().unwrap_or_default(), f.message))
-                .collect();
-            assert_eq!(found.len(), expected.len(), "{case}: {found:?}");
-            for ((loc, msg), (want_loc, want_msg)) in found.iter().zip(&expected) {
-                assert_eq!(loc, want_loc, "{case}");
-                assert!(msg.contains(want_msg), "{case}: {msg}");
-            }
-        }
     }
 
     #[test]
@@ -1016,24 +702,6 @@ mod tests {
     }
 
     #[test]
-    fn cycle_finding_shows_the_chain() {
-        let g = graph(vec![rev("a", &[]), rev("b", &["c"]), rev("c", &["b"])]);
-        let f = graph_findings(&g, "main")
-            .into_iter()
-            .find(|f| f.code == code::REVISION_CYCLE)
-            .expect("cycle finding");
-        assert_eq!(f.severity, Severity::Error);
-        assert!(f.message.contains("b -> c -> b"), "{}", f.message);
-        assert_eq!(f.location().as_deref(), Some("migrations/versions/b.py:15"));
-        assert!(
-            f.help
-                .as_deref()
-                .unwrap_or_default()
-                .contains("down_revision = None")
-        );
-    }
-
-    #[test]
     fn long_linear_history_does_not_overflow() {
         let n = 20_000;
         let ids: Vec<String> = (0..n).map(|i| format!("r{i:05}")).collect();
@@ -1050,167 +718,5 @@ mod tests {
         assert!(g.problems().is_empty());
         assert_eq!(g.topological().len(), n);
         assert_eq!(g.heads(), [ids[n - 1].as_str()]);
-    }
-
-    /// Revisions a change adds, against a base branch whose tip is `base`.
-    fn stale(base: Vec<RevisionFile>, added: Vec<RevisionFile>) -> Vec<Finding> {
-        stale_parent_findings(&graph(base), &added, "main")
-    }
-
-    fn abc() -> Vec<RevisionFile> {
-        vec![rev("a", &[]), rev("b", &["a"]), rev("c", &["b"])]
-    }
-
-    #[test]
-    fn stale_parent_cases() {
-        // (case, base tip, added, revisions flagged)
-        type Case = (
-            &'static str,
-            Vec<RevisionFile>,
-            Vec<RevisionFile>,
-            Vec<&'static str>,
-        );
-        let cases: Vec<Case> = vec![
-            (
-                "built on the old head",
-                abc(),
-                vec![rev("d", &["b"])],
-                vec!["d"],
-            ),
-            (
-                "built on the current head",
-                abc(),
-                vec![rev("d", &["c"])],
-                vec![],
-            ),
-            (
-                "base side has no revisions",
-                vec![],
-                vec![rev("d", &[])],
-                vec![],
-            ),
-            (
-                "base side has no revisions and the change adds a chain",
-                vec![],
-                vec![rev("d", &[]), rev("e", &["d"])],
-                vec![],
-            ),
-            (
-                "change merges its revision with the new head",
-                abc(),
-                vec![rev("d", &["b"]), rev("m", &["c", "d"])],
-                vec![],
-            ),
-            (
-                "only the first of a chain is reported",
-                abc(),
-                vec![rev("d", &["b"]), rev("e", &["d"])],
-                vec!["d"],
-            ),
-            (
-                "a new unlabelled base next to existing history",
-                abc(),
-                vec![rev("d", &[])],
-                vec!["d"],
-            ),
-            (
-                "a new labelled base is the multi-base pattern",
-                abc(),
-                vec![labelled("d", &[], &["networking"])],
-                vec![],
-            ),
-            (
-                "the change re-adds a revision the base already has",
-                abc(),
-                vec![rev("c", &["b"])],
-                vec![],
-            ),
-            (
-                "a merge revision naming an old and the current head",
-                abc(),
-                vec![rev("m", &["b", "c"])],
-                vec![],
-            ),
-            (
-                "base already branched after the parent",
-                vec![
-                    rev("a", &[]),
-                    rev("b", &["a"]),
-                    rev("c", &["b"]),
-                    rev("c2", &["b"]),
-                ],
-                vec![rev("d", &["b"])],
-                vec!["d"],
-            ),
-        ];
-        for (case, base, added, flagged) in cases {
-            let found: Vec<String> = stale(base, added)
-                .into_iter()
-                .map(|f| f.revision.unwrap_or_default())
-                .collect();
-            assert_eq!(found, flagged, "{case}");
-        }
-    }
-
-    #[test]
-    fn stale_parent_finding_names_revision_parent_and_head() {
-        let findings = stale(abc(), vec![rev("d", &["b"])]);
-        let f = &findings[0];
-        assert_eq!(f.code, code::STALE_PARENT);
-        assert_eq!(f.severity, Severity::Error);
-        assert_eq!(f.location().as_deref(), Some("migrations/versions/d.py:15"));
-        assert_eq!(f.environment.as_deref(), Some("main"));
-        assert_eq!(
-            f.message,
-            "revision d (migrations/versions/d.py) revises b, but the base branch has moved on \
-             and its head is now c: after merging there will be 2 heads (c, d)"
-        );
-        let help = f.help.as_deref().unwrap_or_default();
-        assert!(
-            help.contains("set `down_revision = 'c'` in migrations/versions/d.py"),
-            "{help}"
-        );
-        assert!(help.contains("alembic merge heads"), "{help}");
-    }
-
-    #[test]
-    fn stale_parent_with_several_base_heads_suggests_a_tuple() {
-        let base = vec![
-            rev("a", &[]),
-            rev("b", &["a"]),
-            rev("c", &["b"]),
-            rev("c2", &["b"]),
-        ];
-        let findings = stale(base, vec![rev("d", &["b"])]);
-        let help = findings[0].help.as_deref().unwrap_or_default();
-        assert!(help.contains("`down_revision = ('c', 'c2')`"), "{help}");
-    }
-
-    #[test]
-    fn stale_new_base_suggests_a_parent_or_a_label() {
-        let findings = stale(abc(), vec![rev("d", &[])]);
-        let f = &findings[0];
-        assert!(f.message.contains("starts a new base"), "{}", f.message);
-        let help = f.help.as_deref().unwrap_or_default();
-        assert!(help.contains("`down_revision = 'c'`"), "{help}");
-        assert!(help.contains("branch label"), "{help}");
-    }
-
-    #[test]
-    fn edited_migrations_are_warnings_per_file() {
-        let findings = edited_migration_findings(
-            &["migrations/versions/a.py", "migrations/versions/b.py"],
-            "main",
-        );
-        assert_eq!(findings.len(), 2);
-        assert!(findings.iter().all(|f| f.code == code::EDITED_MIGRATION
-            && f.severity == Severity::Warning
-            && f.environment.as_deref() == Some("main")));
-        assert_eq!(
-            findings[1].file.as_deref(),
-            Some("migrations/versions/b.py")
-        );
-        assert!(findings[0].message.contains("will not run it again"));
-        assert!(edited_migration_findings(&[] as &[&str], "main").is_empty());
     }
 }

@@ -6,7 +6,6 @@ use std::path::Path;
 
 use thiserror::Error;
 
-use crate::findings::{Finding, code};
 use crate::python::lexer::Token;
 use crate::python::syntax::{self, Stmt, literal_str, matching_close, split_top_level};
 
@@ -87,14 +86,6 @@ impl RevisionError {
                  e.g. `{variable} = (\"1a2b3c4d5e6f\", \"6f5e4d3c2b1a\")`."
             ),
         }
-    }
-
-    /// The error as an `invalid-revision` finding.
-    pub fn to_finding(&self, environment: &str) -> Finding {
-        Finding::error(code::INVALID_REVISION, format!("{}", self.kind))
-            .at(self.path.clone(), Some(self.line))
-            .in_env(environment)
-            .with_help(self.hint())
     }
 }
 
@@ -860,20 +851,16 @@ def downgrade() -> None:
     }
 
     #[test]
-    fn error_display_and_finding_name_file_line_and_fix() {
+    fn error_display_and_hint_name_file_line_and_fix() {
         let e = err("revision = 'a'\ndown_revision = PREVIOUS\n");
         assert_eq!(
             e.to_string(),
             "migrations/versions/x.py:2: `down_revision` has an unsupported form: `PREVIOUS`"
         );
-        let f = e.to_finding("main");
-        assert_eq!(f.code, code::INVALID_REVISION);
-        assert_eq!(f.location().as_deref(), Some("migrations/versions/x.py:2"));
-        assert_eq!(f.environment.as_deref(), Some("main"));
         assert!(
-            f.help
-                .as_deref()
-                .is_some_and(|h| h.contains("tuple of string literals"))
+            e.hint().contains("tuple of string literals"),
+            "{}",
+            e.hint()
         );
     }
 

@@ -16,15 +16,15 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::change::{ChangeError, ChangeSet, Range, Side, Source, diff_line_ranges};
 use crate::cli::{ActionsEnv, GithubArgs, GithubCommand, PublishArgs, PublishFlags};
-use crate::config::{ConfigError, FailOn, GithubSettings, Overrides, Settings, Unauthorized};
+use crate::config::{ConfigError, FailOn, GithubSettings, Overrides, Settings};
 use crate::error::Error;
 use crate::findings::{LineRange, PullRequestRef, Report, Severity};
-use crate::github::body::{
-    help_reply, is_alembot_text, reply_marker, step_summary, unauthorized_reply,
-    waive_missing_migrations,
-};
+use crate::github::body::{reply_marker, step_summary, waive_missing_migrations};
 use crate::github::client::{DEFAULT_API_URL, Reaction};
-use crate::github::command::{self, Command, Invocation};
+use crate::github::decide::{
+    self, CommandContext, CommandDecision, CommentDecision, CommentId, PullNumber,
+    PullRequestDecision,
+};
 use crate::github::event::{self, Event, IssueCommentEvent, PullRequest};
 use crate::github::publish::{PublishOptions, publish};
 use crate::github::retry::{RetryPolicy, TokioClock};
@@ -123,11 +123,8 @@ async fn on_event(globals: &Globals, args: &GithubArgs) -> Result<Exit, Error> {
     }
     match event::decode(&name, &payload)? {
         Event::PullRequest(e) => {
-            if !e.runs_checks() {
-                println!(
-                    "alembot: nothing to do for a pull request that was `{}`",
-                    e.action
-                );
+            if let PullRequestDecision::Ignore(why) = decide::pull_request(&e) {
+                println!("alembot: {why}");
                 return Ok(Exit::Clean);
             }
             let repo = RepoName::parse(&e.repository.full_name)?;
@@ -263,6 +260,9 @@ fn fails(report: &Report, fail_on: FailOn) -> bool {
     }
 }
 
+/// Route → decide → effects for a comment: [`decide::comment`] says whether
+/// it holds commands, the permission comes from GitHub, [`decide::commands`]
+/// says what they lead to, and this function carries it out.
 async fn on_comment(
     globals: &Globals,
     args: &GithubArgs,
@@ -274,94 +274,74 @@ async fn on_comment(
         write_outputs(env, &[("run", "false".into())])?;
         Ok(Exit::Clean)
     };
-    if e.action != "created" && e.action != "edited" {
-        return ignore(format!(
-            "nothing to do for a comment that was `{}`",
-            e.action
-        ));
-    }
-    if !e.issue.is_pull_request() {
-        return ignore(format!(
-            "comment on issue #{}, which is not a pull request: ignored",
-            e.issue.number
-        ));
-    }
-    let body = e.comment.body.clone().unwrap_or_default();
-    if e.comment.user.is_bot() || is_alembot_text(&body) {
-        return ignore(format!(
-            "comment by {} is a bot's: ignored",
-            e.comment.user.login
-        ));
+    if let Some(why) = decide::ignored_comment(&e) {
+        return ignore(why);
     }
     let bot = bot_settings(globals, &args.publish)?;
-    let invocations = match (
-        &e.action[..],
-        e.changes.as_ref().and_then(|c| c.body.as_ref()),
-    ) {
-        ("edited", Some(before)) => command::added(&before.from, &body, &bot.command),
-        ("edited", None) => Vec::new(),
-        _ => command::parse(&body, &bot.command),
+    let invocations = match decide::comment(&e, &bot.command) {
+        CommentDecision::Ignore(why) => return ignore(why),
+        CommentDecision::Commands(invocations) => invocations,
     };
-    if invocations.is_empty() {
-        return ignore(format!("no `{}` command in the comment", bot.command));
-    }
 
     let gh = client(env)?;
     let repo = RepoName::parse(&e.repository.full_name)?;
     let login = &e.comment.user.login;
-    let comment_id = e.comment.id;
+    let number = PullNumber(e.issue.number);
+    let comment_id = CommentId(e.comment.id);
     let permission = gh.permission(&repo, login).await?;
     let may_post = !args.no_publish;
-    if !permission.may_write() {
-        println!(
-            "alembot: @{login} has `{}` access; commands need write, maintain or admin",
-            permission
-                .role_name
-                .as_deref()
-                .unwrap_or(&permission.permission)
-        );
-        if bot.unauthorized == Unauthorized::Reply && may_post {
-            reply_once(
-                &gh,
-                &repo,
-                e.issue.number,
-                comment_id,
-                &unauthorized_reply(login, &bot.command, comment_id),
-            )
-            .await;
+    let decision = decide::commands(
+        &invocations,
+        CommandContext {
+            prefix: &bot.command,
+            login,
+            comment: comment_id,
+            may_write: permission.may_write(),
+            unauthorized: bot.unauthorized,
+            may_post,
+            authorize_only: args.authorize_only,
+        },
+    );
+    let errors = match &decision {
+        CommandDecision::Unauthorized { reply } => {
+            println!(
+                "alembot: @{login} has `{}` access; commands need write, maintain or admin",
+                permission
+                    .role_name
+                    .as_deref()
+                    .unwrap_or(&permission.permission)
+            );
+            if let Some(body) = reply {
+                reply_once(&gh, &repo, number, comment_id, body).await;
+            }
+            write_outputs(env, &[("run", "false".into())])?;
+            return Ok(Exit::Clean);
         }
-        write_outputs(env, &[("run", "false".into())])?;
-        return Ok(Exit::Clean);
-    }
-
-    let recheck = invocations.iter().any(|i| i.result == Ok(Command::Recheck));
-    let errors: Vec<Invocation> = invocations
-        .iter()
-        .filter(|i| i.result.is_err())
-        .cloned()
-        .collect();
-    for error in &errors {
+        CommandDecision::Reply { errors, .. }
+        | CommandDecision::Authorize { errors }
+        | CommandDecision::Recheck { errors } => errors,
+    };
+    for error in errors {
         eprintln!("alembot: {error}");
     }
-    if !recheck {
-        if may_post {
-            let body = help_reply(&bot.command, &errors, comment_id);
-            reply_once(&gh, &repo, e.issue.number, comment_id, &body).await;
-            let reaction = if errors.is_empty() {
-                Reaction::PlusOne
-            } else {
-                Reaction::Confused
-            };
-            react(&gh, &repo, Some(comment_id), reaction).await;
+    if let CommandDecision::Reply {
+        reply, reaction, ..
+    } = &decision
+    {
+        if let Some(body) = reply {
+            reply_once(&gh, &repo, number, comment_id, body).await;
+        }
+        if let Some(reaction) = reaction {
+            react(&gh, &repo, Some(comment_id), *reaction).await;
         }
         write_outputs(env, &[("run", "false".into())])?;
         return Ok(Exit::Clean);
     }
 
-    if may_post {
-        react(&gh, &repo, Some(comment_id), Reaction::Eyes).await;
+    if let Some(reaction) = decision.acknowledge(may_post) {
+        react(&gh, &repo, Some(comment_id), reaction).await;
     }
-    let pr = match gh.pull_request(&repo, e.issue.number).await {
+    let pr = match gh.pull_request(&repo, number.0).await {
         Ok(pr) => pr,
         Err(err) => {
             if may_post {
@@ -370,8 +350,8 @@ async fn on_comment(
             return Err(err.into());
         }
     };
-    let target = Target::new(repo.clone(), &pr, Some(comment_id));
-    if args.authorize_only {
+    let target = Target::new(repo.clone(), &pr, Some(comment_id.0));
+    if let CommandDecision::Authorize { .. } = decision {
         println!(
             "alembot: @{login} may run `{} recheck`; pull request #{} at {}",
             bot.command, target.number, target.head_sha
@@ -402,9 +382,15 @@ async fn on_comment(
 /// Posts a reply to a command comment unless one is there already (a
 /// re-run of the same workflow must not reply twice). Failures are logged:
 /// a reply is a courtesy, not the job.
-async fn reply_once(gh: &Github, repo: &RepoName, number: u64, comment_id: u64, body: &str) {
-    let marker = reply_marker(comment_id);
-    let existing = match gh.issue_comments(repo, number).await {
+async fn reply_once(
+    gh: &Github,
+    repo: &RepoName,
+    number: PullNumber,
+    comment_id: CommentId,
+    body: &str,
+) {
+    let marker = reply_marker(comment_id.0);
+    let existing = match gh.issue_comments(repo, number.0).await {
         Ok(comments) => comments
             .into_iter()
             .any(|c| c.body.as_deref().is_some_and(|b| b.starts_with(&marker))),
@@ -416,14 +402,14 @@ async fn reply_once(gh: &Github, repo: &RepoName, number: u64, comment_id: u64, 
     if existing {
         return;
     }
-    if let Err(e) = gh.create_issue_comment(repo, number, body, &marker).await {
+    if let Err(e) = gh.create_issue_comment(repo, number.0, body, &marker).await {
         eprintln!("alembot: warning: could not reply: {e}");
     }
 }
 
-async fn react(gh: &Github, repo: &RepoName, comment: Option<u64>, reaction: Reaction) {
+async fn react(gh: &Github, repo: &RepoName, comment: Option<CommentId>, reaction: Reaction) {
     if let Some(id) = comment
-        && let Err(e) = gh.react(repo, id, reaction).await
+        && let Err(e) = gh.react(repo, id.0, reaction).await
     {
         eprintln!("alembot: warning: could not react on the command comment: {e}");
     }
@@ -553,7 +539,7 @@ async fn post(
         } else {
             Reaction::Confused
         };
-        react(gh, &repo, pr.command_comment, reaction).await;
+        react(gh, &repo, pr.command_comment.map(CommentId), reaction).await;
     }
     let errors = published.errors.iter().map(|e| e.to_string()).collect();
     let mut status = published.status_lines();

@@ -114,7 +114,8 @@ pub fn convert(f: &HelperFinding, environment: &str, tree: &Path) -> Finding {
         "notice" => Severity::Notice,
         _ => Severity::Warning,
     };
-    let mut finding = Finding::new(&f.code, severity, f.message.clone()).in_env(environment);
+    let mut finding =
+        Finding::with_code_str(&f.code, severity, f.message.clone()).in_env(environment);
     let tree_str = tree.display().to_string();
     let canonical = tree.canonicalize().ok().map(|p| p.display().to_string());
     let relative = |p: &str| -> Option<String> {
@@ -180,7 +181,8 @@ mod tests {
         let json = serde_json::to_value(&out).unwrap();
         assert_eq!(json["operation"], "add_column");
         // Static findings carry no operation, and the JSON has no key for it.
-        let plain = serde_json::to_value(Finding::error("missing-migration", "m")).unwrap();
+        let plain = serde_json::to_value(Finding::error(crate::rules::Code::MissingMigration, "m"))
+            .unwrap();
         assert!(plain.get("operation").is_none());
     }
 }

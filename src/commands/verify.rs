@@ -9,9 +9,10 @@ use crate::change::{ChangeSet, Range, Source};
 use crate::cli::VerifyArgs;
 use crate::config::{Environment, Overrides, Settings};
 use crate::error::Error;
-use crate::findings::{Finding, Report, code};
+use crate::findings::{Finding, Report};
 use crate::job::provider::ProviderSpec;
 use crate::job::{EnvPlan, JobPlan, checks};
+use crate::rules::Code;
 
 use super::plan::{convert, env_request, python_for};
 use super::{Exit, Globals, emit, open, range_of};
@@ -162,10 +163,11 @@ pub async fn verify_report(
 fn fold_confirmed_drift(static_findings: &mut [Finding], dynamic: Vec<Finding>) -> Vec<Finding> {
     let mut rest = Vec::with_capacity(dynamic.len());
     for d in dynamic {
-        let target = (d.code == code::DRIFT)
+        let target = d
+            .is(Code::Drift)
             .then(|| {
                 static_findings.iter_mut().find(|s| {
-                    s.code == code::MISSING_MIGRATION
+                    s.is(Code::MissingMigration)
                         && s.file == d.file
                         && s.line == d.line
                         && s.table == d.table
@@ -227,20 +229,20 @@ mod tests {
     #[test]
     fn confirmed_drift_folds_into_the_static_finding() {
         let mut static_findings = vec![
-            Finding::error(code::MISSING_MIGRATION, "no revision")
+            Finding::error(Code::MissingMigration, "no revision")
                 .at("app/models.py", Some(12))
                 .in_env("main")
                 .with_table("user")
                 .with_column("email"),
         ];
         let dynamic = vec![
-            Finding::error(code::DRIFT, "table `user` has no column `email`")
+            Finding::error(Code::Drift, "table `user` has no column `email`")
                 .at("app/models.py", Some(12))
                 .in_env("main")
                 .with_table("user")
                 .with_column("email")
                 .with_details("op.add_column('user', ...)"),
-            Finding::error(code::DRIFT, "table `user` has no column `phone`")
+            Finding::error(Code::Drift, "table `user` has no column `phone`")
                 .at("app/models.py", Some(13))
                 .in_env("main")
                 .with_table("user")

@@ -16,7 +16,8 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 pub use file::{CommentMode, FailOn, Level, Unauthorized};
 
-use crate::findings::{Finding, Severity, code};
+use crate::findings::{Finding, Severity};
+use crate::rules::{self, Code};
 use paths::{file_name, is_excluded_dir_path, is_test_file, is_under, join, parent_dir};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -326,13 +327,13 @@ impl Settings {
         )?;
         let levels = cfg.checks.clone().unwrap_or_default();
         for key in levels.keys() {
-            if !code::ALL.contains(&key.as_str()) {
+            if key.parse::<Code>().is_err() {
                 return Err(ConfigError::Invalid {
                     file: config_name.clone(),
                     line: None,
                     key: format!("checks.{key}"),
                     message: "not a finding code".into(),
-                    help: format!("use one of: {}", code::ALL.join(", ")),
+                    help: format!("use one of: {}", rules::all_codes()),
                 });
             }
         }
@@ -1030,8 +1031,8 @@ mod tests {
         );
         assert_eq!(s.model_environments("extra/a/b.py", "")[0].name, "extra");
         let findings = s.apply_levels(vec![
-            Finding::warning(code::EDITED_MIGRATION, "x"),
-            Finding::error(code::MISSING_MIGRATION, "y"),
+            Finding::warning(Code::EditedMigration, "x"),
+            Finding::error(Code::MissingMigration, "y"),
         ]);
         assert_eq!(findings.len(), 1);
     }

@@ -7,10 +7,11 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::findings::{Finding, Report, Severity, code};
+use crate::findings::{Finding, Report, Severity};
 use crate::report::markdown::{code_span, fenced, inline, verdict_line};
 use crate::report::sarif::fingerprint;
 use crate::report::{GITHUB_COMMENT_LIMIT, RenderOptions, render_markdown_limited, summary_line};
+use crate::rules::Code;
 
 use super::command::{Command, Invocation};
 
@@ -342,7 +343,7 @@ pub fn help_reply(prefix: &str, errors: &[Invocation], comment_id: u64) -> Strin
 pub fn waive_missing_migrations(report: &mut Report, label: &str) -> usize {
     let mut waived = 0;
     for f in &mut report.findings {
-        if f.code == code::MISSING_MIGRATION && f.severity > Severity::Notice {
+        if f.is(Code::MissingMigration) && f.severity > Severity::Notice {
             f.severity = Severity::Notice;
             waived += 1;
         }
@@ -385,12 +386,12 @@ mod tests {
     fn report() -> Report {
         let mut report = Report::new(
             vec![
-                Finding::error(code::MISSING_MIGRATION, "`User.email` changed")
+                Finding::error(Code::MissingMigration, "`User.email` changed")
                     .at("app/models.py", Some(12))
                     .with_help("run `alembic revision --autogenerate`"),
-                Finding::warning(code::DESTRUCTIVE_OPERATION, "drops a column")
+                Finding::warning(Code::DestructiveOperation, "drops a column")
                     .at("migrations/versions/1.py", Some(40)),
-                Finding::error(code::MULTIPLE_HEADS, "two heads"),
+                Finding::error(Code::MultipleHeads, "two heads"),
             ],
             &["static"],
             vec![],
@@ -427,7 +428,7 @@ mod tests {
 
         let mut big = report();
         big.findings = (0..3000)
-            .map(|i| Finding::error(code::DRIFT, format!("column {i} {}", "x".repeat(40))))
+            .map(|i| Finding::error(Code::Drift, format!("column {i} {}", "x".repeat(40))))
             .collect();
         big.recount();
         let (body, cut) = report_body(&big, &RenderOptions::default());
@@ -464,7 +465,7 @@ mod tests {
     fn annotations_are_batched_by_fifty() {
         let mut r = report();
         r.findings = (1..=120)
-            .map(|i| Finding::warning(code::DRIFT, format!("w{i}")).at("a.py", Some(i)))
+            .map(|i| Finding::warning(Code::Drift, format!("w{i}")).at("a.py", Some(i)))
             .collect();
         r.recount();
         let (create, updates) =

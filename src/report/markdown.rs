@@ -542,7 +542,8 @@ mod unit {
     fn size_is_the_length_of_what_assemble_builds() {
         let findings = (0..6)
             .map(|i| {
-                let f = Finding::warning("drift", format!("ümlaut ⚠️ {i}")).at("a.py", Some(i + 1));
+                let f = Finding::warning(crate::rules::Code::Drift, format!("ümlaut ⚠️ {i}"))
+                    .at("a.py", Some(i + 1));
                 if i % 2 == 0 {
                     f.with_details("x\n```\ny")
                 } else {

@@ -17,7 +17,6 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod markdown;
-pub mod rules;
 pub mod sarif;
 
 #[cfg(test)]

@@ -25,7 +25,7 @@
 //!   `:n` occurrence suffix as CodeQL writes it, so two equal findings in
 //!   one file stay two alerts.
 //! - **Rules** need `shortDescription`, `fullDescription` and `help` text;
-//!   they come from [`super::rules`], so they do not change between runs.
+//!   they come from [`crate::rules`], so they do not change between runs.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -34,7 +34,7 @@ use serde_json::{Map, Value, json};
 use crate::findings::{Finding, Report, Severity};
 
 use super::RenderOptions;
-use super::rules;
+use crate::rules;
 
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 pub const SARIF_VERSION: &str = "2.1.0";

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::*;
-use crate::findings::{Finding, LineRange, PullRequestRef, Report, Severity, code};
+use crate::findings::{Finding, LineRange, PullRequestRef, Report, Severity};
+use crate::rules::Code;
 
 fn opts() -> RenderOptions {
     let mut opts = RenderOptions::new("1.2.3");
@@ -28,7 +29,7 @@ fn realistic() -> Report {
     Report::new(
         vec![
             Finding::error(
-                code::MISSING_MIGRATION,
+                Code::MissingMigration,
                 "`User.email` was added to the model, but no migration in this change adds it",
             )
             .at("app/models.py", Some(12))
@@ -38,30 +39,30 @@ fn realistic() -> Report {
             .with_help("Generate one with `alembic revision --autogenerate -m \"add user email\"` and review it.")
             .with_details("op.add_column('user', sa.Column('email', sa.String(length=255), nullable=True))"),
             Finding::error(
-                code::MULTIPLE_HEADS,
+                Code::MultipleHeads,
                 "The migration history has 2 heads: 3f2a9c1d0b7e, 8c1e5d2a4f60",
             )
             .in_env("main")
             .with_help("Merge them with `alembic merge heads -m \"merge\"`."),
-            Finding::error(code::UPGRADE_FAILED, "`alembic upgrade head` failed at revision 3f2a9c1d0b7e")
+            Finding::error(Code::UpgradeFailed, "`alembic upgrade head` failed at revision 3f2a9c1d0b7e")
                 .at("migrations/versions/3f2a9c1d0b7e_add_email.py", Some(21))
                 .in_env("main")
                 .with_revision("3f2a9c1d0b7e")
                 .with_details(
                     "Traceback (most recent call last):\n  File \"migrations/versions/3f2a9c1d0b7e_add_email.py\", line 21, in upgrade\n    op.add_column(\"user\", sa.Column(\"email\", sa.String(), nullable=False))\nsqlalchemy.exc.IntegrityError: NOT NULL constraint failed: user.email\n",
                 ),
-            Finding::warning(code::DESTRUCTIVE_OPERATION, "`op.drop_column('user', 'nickname')` deletes the column and its data")
+            Finding::warning(Code::DestructiveOperation, "`op.drop_column('user', 'nickname')` deletes the column and its data")
                 .at("migrations/versions/3f2a9c1d0b7e_add_email.py", Some(14))
                 .in_env("main")
                 .with_help("Keep the column for a release, or copy the data first."),
-            Finding::warning(code::EDITED_MIGRATION, "A migration that is already on the base branch was edited")
+            Finding::warning(Code::EditedMigration, "A migration that is already on the base branch was edited")
                 .at("migrations/versions/0001_initial.py", None)
                 .in_env("main"),
-            Finding::warning(code::DRIFT, "The upgraded schema differs from the models")
+            Finding::warning(Code::Drift, "The upgraded schema differs from the models")
                 .in_env("analytics")
                 .with_details("op.create_index('ix_event_at', 'event', ['at'])\nop.drop_table('legacy_event')"),
             Finding::new(
-                code::NOT_NULL_WITHOUT_DEFAULT,
+                Code::NotNullWithoutDefault,
                 Severity::Notice,
                 "`order.status` becomes NOT NULL without a default (waived by the `alembot:allow` label)",
             )
@@ -80,13 +81,13 @@ fn special() -> Report {
     Report::new(
         vec![
             Finding::error(
-                code::DRIFT,
+                Code::Drift,
                 "Column `a|b` on users | orders: <script>alert(1)</script> & **not bold** _x_ [link](http://x) ~~no~~\nsecond line, `code\nacross lines`, a stray ` backtick, @octocat, \\ backslash",
             )
             .at("app/odd | name.py", Some(3))
             .with_help("Run ```` ``` ```` then `a``b`; see <https://example.com>\n- not a list\n# not a heading")
             .with_details("```python\nop.execute(\"\"\"SELECT '`'\"\"\")\n```\n</details>\n<!-- alembot -->\n\x1b[31mred\x1b[0m"),
-            Finding::warning("future-code", "- starts like a list item | with a pipe\r\nand a CRLF")
+            Finding::with_code_str("future-code", Severity::Warning, "- starts like a list item | with a pipe\r\nand a CRLF")
                 .at("100% ,:done.py", Some(1))
                 .with_help("50% of lines, contain: commas"),
         ],
@@ -157,7 +158,7 @@ fn summary_lines() {
         "3 errors, 3 warnings, 1 notice (checks: static, upgrade, drift)"
     );
     let one = Report::new(
-        vec![Finding::warning(code::DRIFT, "d")],
+        vec![Finding::warning(Code::Drift, "d")],
         &["static", "drift"],
         vec![],
     );
@@ -331,7 +332,7 @@ fn sarif_rules_and_fingerprints_are_stable() {
     // The same finding gets the same fingerprint at another line and run.
     let at = |line| {
         let report = Report::new(
-            vec![Finding::error(code::DRIFT, "same").at("a.py", Some(line))],
+            vec![Finding::error(Code::Drift, "same").at("a.py", Some(line))],
             &["drift"],
             vec![],
         );
@@ -344,8 +345,8 @@ fn sarif_rules_and_fingerprints_are_stable() {
     // Two equal findings in one run stay two alerts.
     let twice = Report::new(
         vec![
-            Finding::error(code::DRIFT, "same").at("a.py", Some(1)),
-            Finding::error(code::DRIFT, "same").at("a.py", Some(9)),
+            Finding::error(Code::Drift, "same").at("a.py", Some(1)),
+            Finding::error(Code::Drift, "same").at("a.py", Some(9)),
         ],
         &["drift"],
         vec![],
@@ -396,7 +397,7 @@ fn many(n: usize) -> Report {
                 _ => Severity::Notice,
             };
             let mut f = Finding::new(
-                code::DRIFT,
+                Code::Drift,
                 severity,
                 format!("Column `t{i}.c` differs | type `VARCHAR(255)` vs `TEXT`\nsecond line"),
             )
@@ -549,19 +550,19 @@ fn workflow_command_escapes() {
 
 #[test]
 fn workflow_commands_per_finding() {
-    let f = Finding::error(code::MISSING_MIGRATION, "No migration\nfor `email`")
+    let f = Finding::error(Code::MissingMigration, "No migration\nfor `email`")
         .at("app/a,b:c.py", Some(12))
         .with_help("Run 100% of it");
     assert_eq!(
         github::command(&f),
         "::error file=app/a%2Cb%3Ac.py,line=12,title=missing-migration::No migration%0Afor `email`%0ARun 100%25 of it"
     );
-    let no_file = Finding::warning(code::MULTIPLE_HEADS, "two heads").in_env("main");
+    let no_file = Finding::warning(Code::MultipleHeads, "two heads").in_env("main");
     assert_eq!(
         github::command(&no_file),
         "::warning title=multiple-heads (main)::two heads"
     );
-    let notice = Finding::new(code::DRIFT, Severity::Notice, "n").at("x.py", None);
+    let notice = Finding::new(Code::Drift, Severity::Notice, "n").at("x.py", None);
     assert_eq!(
         github::command(&notice),
         "::notice file=x.py,title=drift::n"

@@ -10,12 +10,13 @@ use axum::http::Method;
 use secrecy::SecretString;
 
 use alembot::config::CommentMode;
-use alembot::findings::{Finding, LineRange, PullRequestRef, Report, Severity, code};
+use alembot::findings::{Finding, LineRange, PullRequestRef, Report, Severity};
 use alembot::github::body::{REPORT_MARKER, step_summary};
 use alembot::github::publish::{PublishOptions, Published, publish};
 use alembot::github::retry::{RecordingClock, RetryPolicy};
 use alembot::github::{Github, GithubError, RepoName};
 use alembot::report::RenderOptions;
+use alembot::rules::Code;
 
 use super::fake::{BOT, FakeGithub, FaultKind, Pull, REPO, TOKEN};
 
@@ -51,16 +52,16 @@ fn report() -> Report {
     let mut report = Report::new(
         vec![
             Finding::error(
-                code::MISSING_MIGRATION,
+                Code::MissingMigration,
                 "user.email added but no new revision",
             )
             .at("app/models.py", Some(12))
             .in_env("main")
             .with_help("run `alembic revision --autogenerate`"),
-            Finding::warning(code::DESTRUCTIVE_OPERATION, "drops column `user.nickname`")
+            Finding::warning(Code::DestructiveOperation, "drops column `user.nickname`")
                 .at("migrations/versions/0002_drop.py", Some(40))
                 .in_env("main"),
-            Finding::error(code::MULTIPLE_HEADS, "two heads: 0002, 0003").in_env("main"),
+            Finding::error(Code::MultipleHeads, "two heads: 0002, 0003").in_env("main"),
         ],
         &["static"],
         vec![],
@@ -153,7 +154,7 @@ async fn second_run_edits_the_report() {
     assert_ok(&run(&gh, &report(), &options(CommentMode::Review)).await);
 
     let mut fixed = report();
-    fixed.findings.retain(|f| f.code != code::MISSING_MIGRATION);
+    fixed.findings.retain(|f| !f.is(Code::MissingMigration));
     fixed.recount();
     let published = run(&gh, &fixed, &options(CommentMode::Review)).await;
     assert_ok(&published);
@@ -383,7 +384,7 @@ async fn annotation_batch_behind_a_502_is_not_appended_twice() {
     let (gh, _) = client(&fake);
     let mut report = report();
     report.findings = (1..=120)
-        .map(|i| Finding::warning(code::DRIFT, format!("drift {i}")).at("app/models.py", Some(i)))
+        .map(|i| Finding::warning(Code::Drift, format!("drift {i}")).at("app/models.py", Some(i)))
         .collect();
     report.recount();
     // No review in this run: the check run is the fake's first object.
@@ -556,7 +557,7 @@ async fn an_over_long_report_is_cut_and_the_summary_has_everything() {
     report.findings = (1..=1500)
         .map(|i| {
             Finding::error(
-                code::DRIFT,
+                Code::Drift,
                 format!("column c{i} differs: {}", "x".repeat(60)),
             )
             .at("app/models.py", Some(i))

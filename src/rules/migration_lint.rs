@@ -6,11 +6,13 @@
 //! "Existing table" means not created earlier in the same `upgrade()`: an
 //! operation on a table the migration itself creates meets no rows.
 
-use crate::alembic::operations::{Body, Constraint, MigrationOps, OpKind, Operation};
+use super::{
+    destructive_operation, empty_downgrade, enum_change, not_null_without_default, possible_rename,
+    unique_on_existing_table,
+};
+use crate::alembic::operations::{MigrationOps, OpKind, Operation};
 use crate::alembic::revision::RevisionFile;
-use crate::alembic::sql::{AlterTypeAction, SqlKind};
-use crate::alembic::types::same_type;
-use crate::findings::{Finding, code};
+use crate::findings::Finding;
 use crate::schema::ColumnSpec;
 
 /// Every lint finding for one revision the change adds, in line order.
@@ -23,13 +25,13 @@ pub fn lint_migration(
     let mut out = Vec::new();
     for (i, op) in up.iter().enumerate() {
         let before = &up[..i];
-        destructive(op, before, &mut out);
-        not_null(op, before, &mut out);
-        enum_change(op, &mut out);
-        unique_on_existing(op, before, &mut out);
+        destructive_operation::check(op, before, &mut out);
+        not_null_without_default::check(op, before, &mut out);
+        enum_change::check(op, &mut out);
+        unique_on_existing_table::check(op, before, &mut out);
     }
-    possible_renames(ops, &mut out);
-    empty_downgrade(revision, ops, &mut out);
+    possible_rename::check(ops, &mut out);
+    empty_downgrade::check(revision, ops, &mut out);
     out.sort_by_key(|(line, _)| *line);
     out.into_iter()
         .map(|(line, f)| {
@@ -41,13 +43,13 @@ pub fn lint_migration(
 }
 
 /// Findings under construction, with the line they belong to.
-type Out = Vec<(u32, Finding)>;
+pub(super) type Out = Vec<(u32, Finding)>;
 
-fn same(a: &str, b: &str) -> bool {
+pub(super) fn same(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-fn created_before(before: &[Operation], table: &str) -> bool {
+pub(super) fn created_before(before: &[Operation], table: &str) -> bool {
     before
         .iter()
         .any(|op| matches!(&op.kind, OpKind::CreateTable { table: t, .. } if same(t, table)))
@@ -55,7 +57,11 @@ fn created_before(before: &[Operation], table: &str) -> bool {
 
 /// Whether `table.column` was added earlier in the upgrade, and with which
 /// server default.
-fn added_before<'o>(before: &'o [Operation], table: &str, column: &str) -> Option<&'o ColumnSpec> {
+pub(super) fn added_before<'o>(
+    before: &'o [Operation],
+    table: &str,
+    column: &str,
+) -> Option<&'o ColumnSpec> {
     before.iter().find_map(|op| match &op.kind {
         OpKind::AddColumn {
             table: t,
@@ -65,324 +71,14 @@ fn added_before<'o>(before: &'o [Operation], table: &str, column: &str) -> Optio
     })
 }
 
-fn destructive(op: &Operation, before: &[Operation], out: &mut Out) {
-    const KEEP_DATA: &str = "If the data may still be needed, keep it: rename it (or copy it \
-         into an archive table) in this release and drop it in a later one, once no deployed \
-         code reads it. downgrade() cannot bring deleted data back.";
-    let drop_table = |table: &str, how: &str| {
-        Finding::warning(
-            code::DESTRUCTIVE_OPERATION,
-            format!("upgrade {how} table `{table}`: every row in it is deleted"),
-        )
-        .with_table(table)
-        .with_help(KEEP_DATA)
-    };
-    match &op.kind {
-        OpKind::DropTable { table } if !created_before(before, table) => {
-            out.push((op.line, drop_table(table, "drops")));
-        }
-        OpKind::DropColumn { table, column }
-            if !created_before(before, table) && added_before(before, table, column).is_none() =>
-        {
-            out.push((
-                op.line,
-                Finding::warning(
-                    code::DESTRUCTIVE_OPERATION,
-                    format!("upgrade drops column `{table}.{column}`: its data is deleted"),
-                )
-                .with_table(table)
-                .with_column(column)
-                .with_help(KEEP_DATA),
-            ));
-        }
-        OpKind::Execute { statements, .. } => {
-            for s in statements.iter().filter(|s| s.kind == SqlKind::DropTable) {
-                if !created_before(before, &s.object) {
-                    out.push((op.line, drop_table(&s.object, "drops (in raw SQL)")));
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn not_null(op: &Operation, before: &[Operation], out: &mut Out) {
-    match &op.kind {
-        OpKind::AddColumn { table, column }
-            if column.nullable == Some(false)
-                && column.server_default.is_none()
-                && !created_before(before, table) =>
-        {
-            let c = &column.name;
-            out.push((
-                op.line,
-                Finding::error(
-                    code::NOT_NULL_WITHOUT_DEFAULT,
-                    format!(
-                        "adds NOT NULL column `{table}.{c}` without a server default: the \
-                         upgrade fails on a table that already has rows"
-                    ),
-                )
-                .with_table(table)
-                .with_column(c)
-                .with_help(format!(
-                    "Add it in steps: add the column as nullable (or with `server_default=...`, \
-                     which fills existing rows), backfill existing rows with \
-                     `op.execute(\"UPDATE {table} SET {c} = ... WHERE {c} IS NULL\")`, then \
-                     `op.alter_column(\"{table}\", \"{c}\", nullable=False)`."
-                )),
-            ));
-        }
-        OpKind::AlterColumn {
-            table,
-            column,
-            change,
-        } if change.nullable == Some(false)
-            && !created_before(before, table)
-            && !backfilled(before, table)
-            && added_before(before, table, column).is_none_or(|c| c.server_default.is_none()) =>
-        {
-            out.push((
-                op.line,
-                Finding::warning(
-                    code::NOT_NULL_WITHOUT_DEFAULT,
-                    format!(
-                        "sets `{table}.{column}` NOT NULL with no backfill before it in this \
-                         migration: the upgrade fails if any existing row holds NULL"
-                    ),
-                )
-                .with_table(table)
-                .with_column(column)
-                .with_help(format!(
-                    "Backfill first, in the same upgrade before the alter_column: \
-                     `op.execute(\"UPDATE {table} SET {column} = ... WHERE {column} IS NULL\")`. \
-                     A column added in this migration can instead be added with \
-                     `server_default=...`, which fills existing rows."
-                )),
-            ));
-        }
-        _ => {}
-    }
-}
-
-/// Whether an earlier `execute` may have filled `table`'s NULLs: an UPDATE
-/// of it, or SQL that cannot be read (so nothing can be said against it).
-fn backfilled(before: &[Operation], table: &str) -> bool {
-    before.iter().any(|op| match &op.kind {
-        OpKind::Execute { sql, statements } => {
-            op.unsure
-                || (sql.is_none() && statements.is_empty())
-                || statements
-                    .iter()
-                    .any(|s| s.kind == SqlKind::Update && same(&s.object, table))
-        }
-        _ => false,
-    })
-}
-
-fn enum_change(op: &Operation, out: &mut Out) {
-    const HELP: &str = "Before PostgreSQL 12, `ALTER TYPE ... ADD VALUE` cannot run inside a \
-         transaction block: run it in `with op.get_context().autocommit_block():`. A value \
-         cannot be removed from an enum type, so downgrade() cannot simply undo this; to make \
-         it reversible, create a new type, move the columns to it with \
-         `USING col::text::new_type`, and drop the old one.";
-    match &op.kind {
-        OpKind::Execute { statements, .. } => {
-            for s in statements {
-                let what = match s.kind {
-                    SqlKind::AlterType(AlterTypeAction::AddValue) => "adds a value to",
-                    SqlKind::AlterType(AlterTypeAction::RenameValue) => "renames a value of",
-                    SqlKind::AlterType(AlterTypeAction::Rename) => "renames",
-                    _ => continue,
-                };
-                out.push((
-                    op.line,
-                    Finding::warning(
-                        code::ENUM_CHANGE,
-                        format!("upgrade {what} the PostgreSQL enum type `{}`", s.object),
-                    )
-                    .with_help(HELP),
-                ));
-            }
-        }
-        OpKind::AlterColumn {
-            table,
-            column,
-            change,
-        } => {
-            let Some(type_) = &change.type_ else {
-                return;
-            };
-            if !(type_.starts_with("Enum") || type_.starts_with("ENUM")) {
-                return;
-            }
-            out.push((
-                op.line,
-                Finding::warning(
-                    code::ENUM_CHANGE,
-                    format!("upgrade changes the enum type of `{table}.{column}` to {type_}"),
-                )
-                .with_table(table)
-                .with_column(column)
-                .with_help(HELP),
-            ));
-        }
-        _ => {}
-    }
-}
-
-fn unique_on_existing(op: &Operation, before: &[Operation], out: &mut Out) {
-    let (table, columns): (&str, Vec<&str>) = match &op.kind {
-        OpKind::CreateConstraint {
-            table,
-            constraint: Constraint::Unique { columns, .. },
-        } => (table, columns.iter().map(String::as_str).collect()),
-        OpKind::CreateIndex(ix) if ix.unique => {
-            (&ix.table, ix.columns.iter().map(String::as_str).collect())
-        }
-        // Every existing row gets the same default: duplicates from the
-        // second row on.
-        OpKind::AddColumn { table, column } if column.unique && column.server_default.is_some() => {
-            (table, vec![column.name.as_str()])
-        }
-        _ => return,
-    };
-    if created_before(before, table) {
-        return;
-    }
-    // Columns this migration added without a default hold only NULLs,
-    // which never collide.
-    let all_new_and_null = !columns.is_empty()
-        && columns.iter().all(|c| {
-            added_before(before, table, c).is_some_and(|spec| spec.server_default.is_none())
-        });
-    if all_new_and_null {
-        return;
-    }
-    let listed = columns.join(", ");
-    let mut finding = Finding::warning(
-        code::UNIQUE_ON_EXISTING_TABLE,
-        format!(
-            "adds a unique constraint on `{table}` ({listed}), which already has rows: the \
-             upgrade fails if they hold duplicate values"
-        ),
-    )
-    .with_table(table)
-    .with_help(format!(
-        "Check production for duplicates first (`SELECT {listed}, count(*) FROM {table} \
-         GROUP BY {listed} HAVING count(*) > 1`) and remove them in an earlier data migration. \
-         On a large PostgreSQL table, build the index with `CREATE UNIQUE INDEX CONCURRENTLY` \
-         in an autocommit block to avoid locking writes."
-    ));
-    if let [one] = columns.as_slice() {
-        finding = finding.with_column(*one);
-    }
-    out.push((op.line, finding));
-}
-
-/// A dropped column and an added one of the same type on the same table.
-/// The dropped column's type comes from the downgrade, which adds it back
-/// (autogenerate writes it as reflected: `sa.VARCHAR(length=100)`).
-fn possible_renames(ops: &MigrationOps, out: &mut Out) {
-    let up = &ops.upgrade.ops;
-    for drop in up {
-        let OpKind::DropColumn { table, column: old } = &drop.kind else {
-            continue;
-        };
-        let Some(old_type) = ops.downgrade.ops.iter().find_map(|op| match &op.kind {
-            OpKind::AddColumn { table: t, column } if same(t, table) && same(&column.name, old) => {
-                column.type_.as_deref()
-            }
-            _ => None,
-        }) else {
-            continue;
-        };
-        for add in up {
-            let OpKind::AddColumn { table: t, column } = &add.kind else {
-                continue;
-            };
-            if !same(t, table)
-                || same(&column.name, old)
-                || !column
-                    .type_
-                    .as_deref()
-                    .is_some_and(|t| same_type(t, old_type))
-            {
-                continue;
-            }
-            let new = &column.name;
-            let fix = if drop.batch && add.batch {
-                format!("batch_op.alter_column(\"{old}\", new_column_name=\"{new}\")")
-            } else {
-                format!("op.alter_column(\"{table}\", \"{old}\", new_column_name=\"{new}\")")
-            };
-            out.push((
-                add.line,
-                Finding::warning(
-                    code::POSSIBLE_RENAME,
-                    format!(
-                        "upgrade drops `{table}.{old}` and adds `{table}.{new}` of the same type \
-                         ({old_type}): if this is a rename, the data in `{old}` is lost"
-                    ),
-                )
-                .with_table(table)
-                .with_column(new)
-                .with_help(format!(
-                    "Rename the column instead, which keeps its data: `{fix}` (and the reverse in \
-                     downgrade())."
-                )),
-            ));
-        }
-    }
-}
-
-fn empty_downgrade(revision: &RevisionFile, ops: &MigrationOps, out: &mut Out) {
-    let down = &ops.downgrade;
-    let message = match down.body {
-        Body::Missing => {
-            "the revision has no downgrade(): the migration is irreversible and `alembic \
-             downgrade` past it fails"
-        }
-        Body::RaisesNotImplemented => {
-            "downgrade() raises NotImplementedError: the migration is irreversible and `alembic \
-             downgrade` past it fails"
-        }
-        // An empty upgrade has nothing to undo (a merge revision, say).
-        Body::Empty if ops.upgrade.body == Body::Code => {
-            "downgrade() is empty but upgrade() is not: the migration is irreversible, and \
-             `alembic downgrade` passes over it leaving its changes in place"
-        }
-        Body::Empty | Body::Code => return,
-    };
-    let line = down
-        .line
-        .or(ops.upgrade.line)
-        .unwrap_or(revision.revision_line);
-    out.push((
-        line,
-        Finding::warning(code::EMPTY_DOWNGRADE, message).with_help(
-            "Write the reverse operations in downgrade() (`alembic revision --autogenerate` \
-             drafts them for schema changes). If the migration truly cannot be undone, say why \
-             in its docstring and suppress this warning.",
-        ),
-    ));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::alembic::operations::read_operations;
-    use crate::alembic::operations::tests::revision_file;
     use crate::alembic::revision::parse_revision;
     use crate::findings::Severity;
-
-    const PATH: &str = "migrations/versions/1975ea83b712_change.py";
-
-    fn lint(upgrade: &str, downgrade: &str) -> Vec<Finding> {
-        let src = revision_file("", upgrade, downgrade);
-        let revision = parse_revision(PATH, &src).unwrap_or_else(|e| panic!("{e}"));
-        lint_migration(&revision, &read_operations(&src), "main")
-    }
+    use crate::rules::Code;
+    use crate::rules::test_support::{PATH, lint};
 
     /// `code@line` for each finding.
     fn codes(upgrade: &str, downgrade: &str) -> Vec<String> {
@@ -649,7 +345,7 @@ mod tests {
         );
         let f = findings
             .iter()
-            .find(|f| f.code == code::POSSIBLE_RENAME)
+            .find(|f| f.is(Code::PossibleRename))
             .expect("possible-rename");
         assert_eq!(f.severity, Severity::Warning);
         assert!(
@@ -669,18 +365,18 @@ mod tests {
             "    op.execute(\"ALTER TYPE status ADD VALUE 'archived'\")\n    op.drop_table('audit')",
             "    op.create_table('audit')",
         );
-        let help = |c: &str| {
+        let help = |c: Code| {
             findings
                 .iter()
-                .find(|f| f.code == c)
+                .find(|f| f.is(c))
                 .and_then(|f| f.help.clone())
                 .unwrap_or_default()
         };
-        let enum_help = help(code::ENUM_CHANGE);
+        let enum_help = help(Code::EnumChange);
         assert!(enum_help.contains("PostgreSQL 12"), "{enum_help}");
         assert!(enum_help.contains("autocommit_block"), "{enum_help}");
         assert!(enum_help.contains("cannot be removed"), "{enum_help}");
-        let drop_help = help(code::DESTRUCTIVE_OPERATION);
+        let drop_help = help(Code::DestructiveOperation);
         assert!(drop_help.contains("rename it"), "{drop_help}");
         assert!(drop_help.contains("archive"), "{drop_help}");
         assert!(findings.iter().all(|f| f.severity == Severity::Warning));

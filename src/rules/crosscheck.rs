@@ -9,10 +9,11 @@
 
 use std::collections::BTreeSet;
 
+use super::{missing_migration, unmatched_operation};
 use crate::alembic::operations::{Constraint, MigrationOps, OpKind, Operation};
 use crate::alembic::sql::SqlKind;
-use crate::findings::{Finding, code};
-use crate::schema::{ColumnSpec, EditKind, SchemaEdit};
+use crate::findings::Finding;
+use crate::schema::{EditKind, SchemaEdit};
 
 /// The operations of one revision the change adds.
 #[derive(Debug, Clone)]
@@ -69,8 +70,12 @@ pub fn crosscheck(
             .map(|(i, _)| i)
             .collect();
         if matches.is_empty() {
-            out.findings
-                .push(uncovered(environment, edit, edits, generate));
+            out.findings.push(missing_migration::uncovered(
+                environment,
+                edit,
+                edits,
+                generate,
+            ));
         } else {
             for (i, (_, op)) in ops.iter().enumerate() {
                 if matches.contains(&i) {
@@ -112,21 +117,8 @@ pub fn crosscheck(
         if explained_by_column_edit(op, edits) {
             continue;
         }
-        out.findings.push(
-            Finding::warning(
-                code::UNMATCHED_OPERATION,
-                format!(
-                    "{} in revision {} has no model edit behind it in this change",
-                    describe_op(op),
-                    rev.revision
-                ),
-            )
-            .at(rev.path.clone(), Some(op.line))
-            .in_env(environment)
-            .with_revision(rev.revision.clone())
-            .with_table(table)
-            .with_help("if the models should change too, edit them in this change; a data migration or hand-tuned DDL is fine as it is (silence this with `checks: {unmatched-operation: off}` or `# alembot: ignore`)"),
-        );
+        out.findings
+            .push(unmatched_operation::finding(environment, rev, op, table));
     }
     out
 }
@@ -442,180 +434,6 @@ fn covers(op: &Operation, edit: &SchemaEdit, all: &[SchemaEdit]) -> bool {
                 )
         }
         _ => false,
-    }
-}
-
-fn verb(kind: &EditKind) -> &'static str {
-    match kind {
-        EditKind::TableAdded => "creates it",
-        EditKind::TableDropped => "drops it",
-        EditKind::TableRenamed { .. } => "renames it",
-        EditKind::ColumnAdded => "adds it",
-        EditKind::ColumnDropped => "drops it",
-        EditKind::IndexAdded => "creates that index",
-        EditKind::IndexRemoved => "drops that index",
-        EditKind::UniqueAdded => "adds that constraint",
-        EditKind::UniqueRemoved | EditKind::ForeignKeyRemoved => "drops that constraint",
-        EditKind::ForeignKeyAdded => "adds that foreign key",
-        EditKind::TableArgsChanged => "changes its indexes or constraints",
-        _ => "alters it",
-    }
-}
-
-fn uncovered(environment: &str, edit: &SchemaEdit, all: &[SchemaEdit], generate: &str) -> Finding {
-    let message = format!(
-        "`{}` {} in the model; no migration in this change {}",
-        edit.target(),
-        edit.kind.phrase(),
-        verb(&edit.kind)
-    );
-    let mut help = format!(
-        "add to the new revision's upgrade(): `{}`",
-        suggested_op(edit, all)
-    );
-    if matches!(edit.kind, EditKind::NullableChanged { to: false }) {
-        help.push_str(" (backfill existing NULLs first)");
-    }
-    help.push_str(&format!(", or regenerate it with `{generate}`"));
-    let mut f = Finding::error(code::MISSING_MIGRATION, message)
-        .at(edit.file.clone(), Some(edit.line).filter(|&l| l > 0))
-        .in_env(environment)
-        .with_help(help);
-    if let Some(t) = &edit.table {
-        f = f.with_table(t.clone());
-    }
-    if let Some(c) = &edit.column {
-        f = f.with_column(c.clone());
-    }
-    f
-}
-
-/// An Alembic type expression for a normalised model type.
-fn sa_type(t: Option<&str>) -> String {
-    match t {
-        Some(t) if !t.is_empty() && t.chars().next().is_some_and(char::is_uppercase) => {
-            format!("sa.{t}")
-        }
-        _ => "sa.<Type>".into(),
-    }
-}
-
-fn column_expr(spec: &ColumnSpec) -> String {
-    let mut s = format!(
-        "sa.Column('{}', {}",
-        spec.name,
-        sa_type(spec.type_.as_deref())
-    );
-    if let Some(fk) = &spec.foreign_key {
-        s.push_str(&format!(", sa.ForeignKey('{fk}')"));
-    }
-    if spec.primary_key {
-        s.push_str(", primary_key=True");
-    }
-    s.push_str(&format!(
-        ", nullable={}",
-        if spec.nullable.unwrap_or(!spec.primary_key) {
-            "True"
-        } else {
-            "False"
-        }
-    ));
-    if let Some(sd) = &spec.server_default {
-        s.push_str(&format!(", server_default={sd}"));
-    }
-    s.push(')');
-    s
-}
-
-/// The Alembic operation that would cover `edit`.
-fn suggested_op(edit: &SchemaEdit, all: &[SchemaEdit]) -> String {
-    let t = edit.table.as_deref().unwrap_or("?");
-    let c = edit.column.as_deref().unwrap_or("?");
-    let spec = edit.spec.clone().unwrap_or_else(|| ColumnSpec {
-        name: c.to_string(),
-        ..ColumnSpec::default()
-    });
-    match &edit.kind {
-        EditKind::TableAdded => {
-            let cols: Vec<String> = all
-                .iter()
-                .filter(|e| e.kind == EditKind::ColumnAdded && e.table.as_deref() == Some(t))
-                .filter_map(|e| e.spec.as_ref().map(column_expr))
-                .collect();
-            format!("op.create_table('{t}', {})", cols.join(", "))
-        }
-        EditKind::TableDropped => format!("op.drop_table('{t}')"),
-        EditKind::TableRenamed { from } => format!("op.rename_table('{from}', '{t}')"),
-        EditKind::ColumnAdded => format!("op.add_column('{t}', {})", column_expr(&spec)),
-        EditKind::ColumnDropped => format!("op.drop_column('{t}', '{c}')"),
-        EditKind::TypeChanged { from, to } => format!(
-            "op.alter_column('{t}', '{c}', type_={}, existing_type={})",
-            sa_type(to.as_deref()),
-            sa_type(from.as_deref())
-        ),
-        EditKind::NullableChanged { to } => format!(
-            "op.alter_column('{t}', '{c}', nullable={})",
-            if *to { "True" } else { "False" }
-        ),
-        EditKind::ServerDefaultChanged => format!(
-            "op.alter_column('{t}', '{c}', server_default={})",
-            spec.server_default.as_deref().unwrap_or("None")
-        ),
-        EditKind::OptionChanged | EditKind::DefaultChanged => {
-            format!("op.alter_column('{t}', '{c}', ...)")
-        }
-        EditKind::PrimaryKeyChanged => format!("op.create_primary_key('pk_{t}', '{t}', ['{c}'])"),
-        EditKind::IndexAdded => format!("op.create_index(op.f('ix_{t}_{c}'), '{t}', ['{c}'])"),
-        EditKind::IndexRemoved => format!("op.drop_index('<index name>', table_name='{t}')"),
-        EditKind::UniqueAdded => format!("op.create_unique_constraint(None, '{t}', ['{c}'])"),
-        EditKind::UniqueRemoved => {
-            format!("op.drop_constraint('<constraint name>', '{t}', type_='unique')")
-        }
-        EditKind::ForeignKeyAdded => {
-            let (rt, rc) = spec
-                .foreign_key
-                .as_deref()
-                .and_then(|fk| fk.rsplit_once('.'))
-                .unwrap_or(("<table>", "<column>"));
-            format!("op.create_foreign_key(None, '{t}', '{rt}', ['{c}'], ['{rc}'])")
-        }
-        EditKind::ForeignKeyRemoved => {
-            format!("op.drop_constraint('<constraint name>', '{t}', type_='foreignkey')")
-        }
-        EditKind::EnumMemberAdded { enum_name, member } => format!(
-            "op.execute(\"ALTER TYPE {} ADD VALUE '{member}'\") on PostgreSQL, or op.alter_column('{t}', '{c}', type_=sa.Enum(...)) elsewhere",
-            enum_name.to_ascii_lowercase()
-        ),
-        EditKind::EnumMemberRemoved { .. } => format!(
-            "op.alter_column('{t}', '{c}', type_=sa.Enum(...)) (recreate the type on PostgreSQL)"
-        ),
-        EditKind::TableArgsChanged => format!(
-            "the matching op.create_index / op.create_unique_constraint / op.create_check_constraint on '{t}'"
-        ),
-        EditKind::Unresolved => "the operation autogenerate produces".into(),
-    }
-}
-
-fn describe_op(op: &Operation) -> String {
-    match &op.kind {
-        OpKind::CreateTable { table, .. } => format!("`op.create_table('{table}')`"),
-        OpKind::DropTable { table } => format!("`op.drop_table('{table}')`"),
-        OpKind::AddColumn { table, column } => {
-            format!("`op.add_column('{table}', '{}')`", column.name)
-        }
-        OpKind::DropColumn { table, column } => format!("`op.drop_column('{table}', '{column}')`"),
-        OpKind::AlterColumn { table, column, .. } => {
-            format!("`op.alter_column('{table}', '{column}')`")
-        }
-        OpKind::RenameTable { from, to } => format!("`op.rename_table('{from}', '{to}')`"),
-        OpKind::CreateIndex(ix) => format!("`op.create_index` on `{}`", ix.table),
-        OpKind::DropIndex { name, .. } => {
-            format!("`op.drop_index('{}')`", name.as_deref().unwrap_or("?"))
-        }
-        OpKind::CreateConstraint { table, .. } => format!("a constraint created on `{table}`"),
-        OpKind::DropConstraint { table, .. } => format!("a constraint dropped from `{table}`"),
-        OpKind::Execute { .. } => "raw SQL DDL".into(),
-        OpKind::BulkInsert { .. } | OpKind::Other { .. } => "an operation".into(),
     }
 }
 
