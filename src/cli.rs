@@ -99,6 +99,9 @@ pub struct HookInstallArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Without --base/--head or --staged: the working tree and the index against HEAD, untracked files included (what `git status` shows)."
+)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub range: RangeArgs,
@@ -147,7 +150,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PATH", env = "ALEMBOT_PYTHON")]
     pub python: Option<String>,
 
-    /// How many environments run at once.
+    /// How many environments run at once [default: `jobs:` in .alembot.yml, else 2].
     #[arg(long, value_name = "N", env = "ALEMBOT_JOBS")]
     pub jobs: Option<usize>,
 
@@ -234,7 +237,7 @@ pub struct OutputArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL, GITHUB_STEP_SUMMARY and GITHUB_OUTPUT. Handles `pull_request` (opened, synchronize, reopened, ready_for_review, labeled, unlabeled) and `issue_comment` (a command such as `/alembot recheck` on a pull request); any other event is an error (exit 2). See README.md."
+    after_help = "Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL, GITHUB_STEP_SUMMARY and GITHUB_OUTPUT. Handles `pull_request` (opened, synchronize, reopened, ready_for_review, edited, labeled, unlabeled) and `issue_comment` (a command such as `/alembot recheck` on a pull request); `publish` also `workflow_run`. With --pull-request N the event does not matter: pull request N is checked, its head and base taken from the API (for example from `workflow_dispatch`). Any other event is an error (exit 2). See README.md."
 )]
 pub struct GithubArgs {
     #[command(subcommand)]

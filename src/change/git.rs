@@ -19,7 +19,8 @@ pub enum ChangeError {
     )]
     NotARepository(PathBuf),
     #[error(
-        "cannot resolve `{rev}` ({message}). Fetch it first (for example `git fetch origin {rev}`; in GitHub Actions use `actions/checkout` with `fetch-depth: 0`)"
+        "cannot resolve `{rev}` ({message}). Fetch it first (for example `{}`; in GitHub Actions use `actions/checkout` with `fetch-depth: 0`)",
+        fetch_hint(rev)
     )]
     UnknownRevision { rev: String, message: String },
     #[error(
@@ -40,6 +41,24 @@ pub enum ChangeError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// The fetch that brings `rev` in: a remote-tracking name such as
+/// `origin/main` is fetched as `git fetch origin main` (fetching
+/// `origin/main` from origin asks it for a branch of that name, which it
+/// does not have); anything else from origin as it is.
+fn fetch_hint(rev: &str) -> String {
+    match rev.split_once('/') {
+        Some((remote, branch))
+            if !remote.is_empty()
+                && !branch.is_empty()
+                && remote != "refs"
+                && !rev.contains("..") =>
+        {
+            format!("git fetch {remote} {branch}")
+        }
+        _ => format!("git fetch origin {rev}"),
+    }
 }
 
 fn git<T>(context: impl Into<String>, r: Result<T, git2::Error>) -> Result<T, ChangeError> {
@@ -772,4 +791,26 @@ fn resolve(repo: &Repository, rev: &str) -> Result<Oid, ChangeError> {
             message: e.message().to_string(),
         })?;
     Ok(commit.id())
+}
+
+#[cfg(test)]
+mod fetch_hint_tests {
+    #[test]
+    fn the_fetch_hint_names_the_remote_and_the_branch() {
+        assert_eq!(super::fetch_hint("origin/main"), "git fetch origin main");
+        assert_eq!(
+            super::fetch_hint("upstream/release/2.x"),
+            "git fetch upstream release/2.x"
+        );
+        assert_eq!(super::fetch_hint("main"), "git fetch origin main");
+        assert_eq!(
+            super::fetch_hint("refs/heads/main"),
+            "git fetch origin refs/heads/main"
+        );
+        let e = super::ChangeError::UnknownRevision {
+            rev: "origin/main".into(),
+            message: "not found".into(),
+        };
+        assert!(e.to_string().contains("`git fetch origin main`"), "{e}");
+    }
 }

@@ -21,7 +21,7 @@ pub enum Event {
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
     #[error(
-        "alembot does not handle `{name}` events; it runs on `pull_request` (opened, synchronize, reopened, ready_for_review) and on `issue_comment` (a command on a pull request); `workflow_run` jobs run `alembot github publish --report FILE`"
+        "alembot does not handle `{name}` events; it runs on `pull_request` (opened, synchronize, reopened, ready_for_review, edited with a new base, labeled, unlabeled) and on `issue_comment` (a command on a pull request); `workflow_run` jobs run `alembot github publish --report FILE`"
     )]
     Unsupported { name: String },
     #[error(
@@ -63,16 +63,28 @@ pub struct PullRequestEvent {
     pub repository: Repository,
     #[serde(default)]
     pub sender: Option<User>,
+    /// On `edited`: what changed (`base` when the pull request was retargeted).
+    #[serde(default)]
+    pub changes: Option<PullRequestChanges>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PullRequestChanges {
+    #[serde(default)]
+    pub base: Option<serde_json::Value>,
 }
 
 impl PullRequestEvent {
     /// The actions after which the pull request's code may have changed (or
-    /// the skip label may have come or gone), so the checks run again.
+    /// the skip label may have come or gone), so the checks run again. An
+    /// edit runs them only when it changed the base: the diff is another one.
     pub fn runs_checks(&self) -> bool {
-        matches!(
-            self.action.as_str(),
-            "opened" | "synchronize" | "reopened" | "ready_for_review" | "labeled" | "unlabeled"
-        )
+        match self.action.as_str() {
+            "opened" | "synchronize" | "reopened" | "ready_for_review" | "labeled"
+            | "unlabeled" => true,
+            "edited" => self.changes.as_ref().is_some_and(|c| c.base.is_some()),
+            _ => false,
+        }
     }
 }
 
@@ -284,6 +296,25 @@ mod tests {
             };
             assert!(!e.runs_checks(), "{action}");
         }
+    }
+
+    #[test]
+    fn an_edit_that_retargets_the_base_runs_and_a_title_edit_does_not() {
+        let mut payload = pr_payload(serde_json::json!({"full_name": "acme/shop"}));
+        payload["action"] = "edited".into();
+        payload["changes"] = serde_json::json!({"title": {"from": "old title"}});
+        let Event::PullRequest(e) = decode("pull_request", payload.to_string().as_bytes()).unwrap()
+        else {
+            panic!()
+        };
+        assert!(!e.runs_checks());
+        payload["changes"] =
+            serde_json::json!({"base": {"ref": {"from": "release"}, "sha": {"from": "abc"}}});
+        let Event::PullRequest(e) = decode("pull_request", payload.to_string().as_bytes()).unwrap()
+        else {
+            panic!()
+        };
+        assert!(e.runs_checks());
     }
 
     #[test]

@@ -3560,6 +3560,9 @@ def status_action(req, stack):
             for f in found:
                 if f["code"] == "drift":
                     f["message"] = _status_wording(f)
+                    if state != "up-to-date":
+                        # Not a missing migration yet: the files may already hold it.
+                        f["help"] = _STATUS_NOT_AT_HEAD_HELP
             findings.extend(found)
             n = len([f for f in found if f["code"] == "drift"])
             drift.update({"checked": True, "clean": n == 0, "differences": n})
@@ -3581,6 +3584,12 @@ def status_action(req, stack):
     versions["dialect"] = status["dialect"]
     versions["server"] = status["server_version"]
     return {"event": "result", "status": status, "findings": findings, "versions": versions, "timings": timings}
+
+
+_STATUS_NOT_AT_HEAD_HELP = (
+    "The database is not at the files' head, and the models describe head: apply the pending "
+    "migrations (`alembic upgrade head`) and check again. A difference that remains is a schema "
+    "change made by hand or a migration that is missing.")
 
 
 def _status_wording(f):

@@ -164,12 +164,7 @@ pub fn render_human(fleet: &Fleet) -> String {
                     s.pending.join(" → ")
                 ));
             }
-            if !s.unknown.is_empty() {
-                out.push_str(&format!(
-                    "  the migration files have no revision {}: it was applied from another branch or a newer deployment\n",
-                    s.unknown.join(", ")
-                ));
-            }
+            // The helper's summary already names unknown revisions and why.
         }
         for f in &r.findings {
             out.push_str(&format!("  {}[{}]: {}\n", f.severity, f.code, f.message));

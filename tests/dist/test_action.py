@@ -58,7 +58,10 @@ class ActionInstallTest(TempDirTest):
         script(
             self.rustup_home / "toolchains" / f"{pinned_toolchain()}-{host_triple()}" / "bin" / "cargo",
             f'echo "$PWD|$*" >> {self.pinned_log}\n'
+            '[ "$1" = install ] || exit 0\n'
+            'root=\n'
             'while [ $# -gt 0 ]; do [ "$1" = --root ] && root=$2; shift; done\n'
+            '[ -n "$root" ] || { echo "cargo install without --root" >&2; exit 2; }\n'
             'mkdir -p "$root/bin"\n'
             "printf '#!/bin/sh\\necho alembot built-from-source\\n' > \"$root/bin/alembot\"\n"
             'chmod +x "$root/bin/alembot"\n',
@@ -197,6 +200,19 @@ class ActionInstallTest(TempDirTest):
         self.assertFalse(self.evil_marker.exists())
         out = run([str(self.installed(c)), "--version"], cwd=self.tmp, env=self.env)
         self.assertEqual(out.stdout.strip(), f"alembot {self.version}")
+
+    def test_a_major_tag_installs_its_release_and_a_branch_named_like_one_does_not(self):
+        server = self.serve(self.release_files())
+        major = f"v{self.version.split('.')[0]}"
+        c = self.composite(major, server=server)
+        c.run(until_id="run")
+        self.assertEqual(c.steps["prebuilt"]["found"], "true")
+        self.assertIn(f"installed the v{self.version} release binary", c.log[1][3])
+        # A ref that is no prefix of the version is not its release.
+        other = self.composite("v99", self.workspace("v99"), server=server)
+        other.run(until_id="run")
+        self.assertEqual(other.steps["prebuilt"]["found"], "false")
+        self.assertEqual(len(self.installs()), 1)
 
     def test_a_tampered_release_binary_is_refused(self):
         files = self.release_files()

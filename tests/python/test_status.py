@@ -93,6 +93,34 @@ def install(cls):
 install(StatusCases)
 
 
+class StatusAdvice(unittest.TestCase):
+    """The help of a drift finding fits the database's state: a database that is merely
+    behind needs `alembic upgrade head`, not a new migration; one at head does."""
+
+    python_exe = None
+
+    def findings_for(self, case_name):
+        scenario = h.load_scenario("status")
+        case = next(c for c in scenario["cases"] if c["name"] == case_name)
+        with h.throwaway_database("sqlite") as url:
+            StatusCases.prepare(self, url, case)
+            run = h.run_helper(h.project_request("status", scenario, url, action="status"))
+        return [f for f in h.result_or_fail(run)["findings"] if f["code"] == "drift"]
+
+    def test_behind_advises_upgrading_not_a_new_migration(self):
+        drift = self.findings_for("behind")
+        self.assertTrue(drift)
+        for f in drift:
+            self.assertNotIn("Generate the missing migration", f["help"])
+            self.assertIn("alembic upgrade head", f["help"])
+
+    def test_at_head_a_missing_column_still_advises_a_migration(self):
+        drift = self.findings_for("dropped")
+        self.assertTrue(drift)
+        for f in drift:
+            self.assertNotIn("alembic upgrade head` and check again", f["help"])
+
+
 class StatusAsyncEnv(unittest.TestCase):
     """status on a project whose env.py is asynchronous: the read-only guard covers the
     async driver's connections too."""

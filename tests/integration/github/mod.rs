@@ -5,4 +5,5 @@ mod binary;
 mod fake;
 mod library;
 mod payloads;
+mod readme;
 mod support;
