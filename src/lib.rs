@@ -20,6 +20,7 @@ pub mod python;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod snapshot;
 pub mod status;
 
 pub use commands::Exit;

@@ -56,6 +56,7 @@ pub fn env_request(
         checks: None,
         server_url: None,
         name: None,
+        snapshot: None,
     })
 }
 

@@ -13,6 +13,7 @@ use crate::findings::{Finding, Report};
 use crate::job::provider::ProviderSpec;
 use crate::job::{EnvPlan, JobPlan, checks};
 use crate::rules::Code;
+use crate::snapshot::{SnapshotPlan, Store};
 
 use super::plan::{convert, env_request, python_for};
 use super::{Exit, Globals, emit, open, range_of};
@@ -91,7 +92,9 @@ pub async fn verify_report(
     };
     let mut plans = Vec::new();
     for (env, state) in &selected {
-        plans.push(env_plan(source, settings, env, state, &tree, all)?);
+        let mut plan = env_plan(source, settings, env, state, &tree, all)?;
+        plan.snapshot = snapshot_plan(source, settings, env, state, &provider, &plan, all)?;
+        plans.push(plan);
     }
     let plan = JobPlan {
         envs: plans,
@@ -126,6 +129,9 @@ pub async fn verify_report(
                 .iter()
                 .map(|n| format!("{}: {n}", env.name)),
         );
+        if let Some(n) = &env.snapshot_note {
+            notes.push(format!("{}: {n}", env.name));
+        }
     }
     notes.insert(
         0,
@@ -219,7 +225,39 @@ fn env_plan(
         name: env.name.clone(),
         python: python_for(settings, env),
         request,
+        snapshot: None,
     })
+}
+
+/// The base snapshot for `env` (issue 16): only for a change that adds
+/// revisions on top of an existing history whose data upgrade runs (that
+/// check builds the base state a snapshot saves), in a git repository,
+/// without `--all` or `--no-cache`.
+fn snapshot_plan(
+    source: &Source,
+    settings: &Settings,
+    env: &Environment,
+    state: &crate::analysis::EnvState,
+    provider: &ProviderSpec,
+    plan: &EnvPlan,
+    all: bool,
+) -> Result<Option<SnapshotPlan>, Error> {
+    let data_upgrade = plan
+        .request
+        .checks
+        .as_ref()
+        .is_some_and(|c| c.data_upgrade.is_some());
+    let Some(cache_dir) = source.cache_dir() else {
+        return Ok(None);
+    };
+    if all || !settings.revision_cache || !data_upgrade {
+        return Ok(None);
+    }
+    let inputs = crate::snapshot::inputs::collect(source, env, &state.added_files, provider)?;
+    Ok(Some(SnapshotPlan::lookup(
+        Store::in_cache_dir(&cache_dir),
+        inputs.key(),
+    )))
 }
 
 #[cfg(test)]

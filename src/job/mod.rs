@@ -31,6 +31,8 @@ pub struct EnvPlan {
     pub name: String,
     pub python: String,
     pub request: Request,
+    /// The base snapshot to restore or to make (issue 16).
+    pub snapshot: Option<crate::snapshot::SnapshotPlan>,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +81,8 @@ pub struct EnvOutcome {
     pub name: String,
     pub database: String,
     pub result: VerifyResult,
+    /// What the run did with the base snapshot, for the report.
+    pub snapshot_note: Option<String>,
 }
 
 /// The outcome of a run, and anything cleanup could not remove.
@@ -276,6 +280,25 @@ async fn run_env(
             (cleanup, shown, Some(name))
         }
     };
+    // The snapshot's files live in the run's private directory, which the
+    // janitor removes.
+    let run_dir = helper
+        .script
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir);
+    let tag = fastrand::u32(..);
+    let save_to = run_dir.join(format!("snapshot-{tag:08x}.save"));
+    if let Some(plan) = &env.snapshot {
+        let restore_path = run_dir.join(format!("snapshot-{tag:08x}.restore"));
+        let (revisions, base_heads) = request
+            .checks
+            .as_ref()
+            .and_then(|c| c.data_upgrade.as_ref())
+            .map(|d| (d.revisions.clone(), d.base_heads.clone()))
+            .unwrap_or_default();
+        request.snapshot = Some(plan.request(&revisions, &base_heads, &save_to, &restore_path));
+    }
     let name = env.name.clone();
     // The helper says when its database is gone (dropped, or never
     // created), also when it fails: dropping it again would need the helper
@@ -317,10 +340,15 @@ async fn run_env(
                 stderr: Vec::new(),
             })
         })?;
+    let snapshot_note = env
+        .snapshot
+        .as_ref()
+        .and_then(|plan| plan.finish(result.snapshot.as_ref(), &save_to, crate::snapshot::now()));
     Ok(EnvOutcome {
         name: env.name,
         database: result.database.clone().unwrap_or(shown),
         result,
+        snapshot_note,
     })
 }
 

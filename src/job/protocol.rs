@@ -27,6 +27,58 @@ pub struct Request {
     pub server_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The base snapshot of a verify run (issue 16), when there is one to
+    /// use or to make.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotRequest>,
+}
+
+/// What the helper does about the base snapshot: restore `restore` (after
+/// checking its runtime against its own), or dump the base state to
+/// `save_to` when the data upgrade builds it.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct SnapshotRequest {
+    pub key: String,
+    pub save_to: String,
+    /// The change's revisions and the heads before it.
+    pub revisions: Vec<String>,
+    pub base_heads: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore: Option<SnapshotRestore>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotRestore {
+    pub path: String,
+    pub kind: String,
+    pub runtime: serde_json::Map<String, serde_json::Value>,
+    pub heads: Vec<String>,
+    pub verified: Vec<String>,
+    pub findings: Vec<serde_json::Value>,
+}
+
+/// What happened to the snapshot.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct SnapshotOutcome {
+    #[serde(default)]
+    pub used: bool,
+    /// Why it was not used, or not saved.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// A base state dumped to `save_to`, offered for the store.
+    #[serde(default)]
+    pub saved: Option<SavedSnapshot>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedSnapshot {
+    pub kind: String,
+    pub runtime: serde_json::Map<String, serde_json::Value>,
+    pub heads: Vec<String>,
+    pub verified: Vec<String>,
+    pub clean: bool,
+    #[serde(default)]
+    pub findings: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -118,6 +170,8 @@ pub struct VerifyResult {
     pub database: Option<String>,
     #[serde(default)]
     pub notes: Vec<String>,
+    #[serde(default)]
+    pub snapshot: Option<SnapshotOutcome>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

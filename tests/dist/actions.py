@@ -52,6 +52,9 @@ class Composite:
     def condition(self, cond):
         cond = EXPR.sub(lambda m: m.group(1), str(cond)).strip()
         for clause in cond.split("&&"):
+            # always(): the runner's status check; every step here runs after success.
+            if clause.strip() == "always()":
+                continue
             m = re.fullmatch(r"\s*([\w.-]+)\s*(==|!=)\s*'([^']*)'\s*", clause)
             if not m:
                 raise AssertionError(f"the local runner cannot evaluate `if: {cond}`")
@@ -102,8 +105,15 @@ class Composite:
         stored = self.cache_store / with_.get("key", "")
         if action.startswith("actions/cache/restore@"):
             hit = stored.is_dir()
-            if hit:
-                shutil.copytree(stored, with_["path"], dirs_exist_ok=True)
+            source = stored if hit else None
+            prefix = with_.get("restore-keys", "").strip()
+            if not hit and prefix:
+                # Like actions/cache: the newest entry whose key starts with the prefix.
+                matches = [p for p in self.cache_store.iterdir() if p.name.startswith(prefix)]
+                if matches:
+                    source = max(matches, key=lambda p: p.stat().st_mtime)
+            if source is not None:
+                shutil.copytree(source, with_["path"], dirs_exist_ok=True)
             self.steps[step_id] = {"cache-hit": "true" if hit else "false"}
         elif action.startswith("actions/cache/save@"):
             # Like actions/cache/save, a missing path is a warning, not a failure.

@@ -11,6 +11,7 @@ mod dynamic;
 mod github;
 mod hook;
 mod lexer_field;
+mod snapshot;
 mod status;
 mod support;
 mod verify;

@@ -93,7 +93,7 @@ fn verify_scenario_with(name: &str, backend: Backend, python: &str) -> Vec<Value
 
 /// The configuration a scenario's environment needs beyond discovery
 /// (data tests, setup SQL, the version table's schema), if any.
-fn alembot_yml(s: &Value) -> Option<String> {
+pub(crate) fn alembot_yml(s: &Value) -> Option<String> {
     let mut env = String::new();
     if let Some(dir) = s["checks"]["data_tests"].as_str() {
         env.push_str(&format!("    data_tests: {dir}\n"));
