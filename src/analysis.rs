@@ -112,6 +112,9 @@ fn analyse_with(
         .collect();
     let mut model_changes: Vec<ModelChange> = Vec::new();
     let mut notes = Vec::new();
+    if let Some(note) = empty_range_note(change) {
+        notes.push(note);
+    }
     for file in &change.files {
         if file.submodule
             || settings.is_ignored(&file.path)
@@ -125,7 +128,7 @@ fn analyse_with(
         if classify_migration_file(settings, &mut envs, file) {
             continue;
         }
-        if let Some(mc) = model_change(source, settings, file)? {
+        if let Some(mc) = model_change(source, settings, file, &mut notes)? {
             for name in &mc.environments {
                 if let Some(state) = envs.iter_mut().find(|s| &s.name == name) {
                     state.models_touched = true;
@@ -352,10 +355,33 @@ fn classify_migration_file(settings: &Settings, envs: &mut [EnvState], file: &Ch
     claimed
 }
 
+/// A range whose head is already part of its base (`--base feature --head
+/// main` after the merge, or the two swapped) has nothing to check: say so
+/// rather than pass silently.
+fn empty_range_note(change: &ChangeSet) -> Option<String> {
+    let Range::Commits { base, head } = &change.range else {
+        return None;
+    };
+    let r = &change.revisions;
+    if r.old.is_none() || r.old != r.new {
+        return None;
+    }
+    Some(if r.base_tip == r.new {
+        format!(
+            "The range is empty: `{base}` and `{head}` are the same commit, so there is nothing to check."
+        )
+    } else {
+        format!(
+            "The range is empty: `{head}` is already part of `{base}`, so there is nothing to check. Were --base and --head swapped? --base is the branch the pull request merges into."
+        )
+    })
+}
+
 fn model_change(
     source: &Source,
     settings: &Settings,
     file: &ChangedFile,
+    notes: &mut Vec<String>,
 ) -> Result<Option<ModelChange>, ChangeError> {
     let old_path = file.old_side_path();
     let maybe_new = file.exists_on_new_side() && settings.may_be_model_path(&file.path);
@@ -373,7 +399,19 @@ fn model_change(
     } else {
         None
     };
-    if new.as_ref().is_some_and(|t| t.binary) || old.as_ref().is_some_and(|t| t.binary) {
+    // A model file alembot cannot read as text is skipped, and the report
+    // says so: a silent skip would pass a change nobody checked.
+    for (side, text, shown) in [("new", &new, file.path.as_str()), ("old", &old, old_path)] {
+        if let Some(why) = text.as_ref().and_then(|t| t.unreadable) {
+            notes.push(format!(
+                "{shown}: not read as a model file: {why} in its {side} version; alembot reads Python source as UTF-8 text (save the file as UTF-8, or exclude it with `ignore:` in .alembot.yml)"
+            ));
+        }
+    }
+    if [&new, &old].iter().any(|t| {
+        t.as_ref()
+            .is_some_and(|t| t.binary || t.unreadable.is_some())
+    }) {
         return Ok(None);
     }
     let mut environments: Vec<String> = Vec::new();

@@ -270,7 +270,7 @@ pub struct GithubArgs {
     pub signature: Option<String>,
 
     /// The webhook secret (from the environment only, never the command line).
-    #[arg(long, env = "ALEMBOT_WEBHOOK_SECRET", hide = true, hide_env_values = true, value_parser = secret)]
+    #[arg(long, env = "ALEMBOT_WEBHOOK_SECRET", hide = true, hide_env_values = true, value_parser = webhook_secret)]
     pub webhook_secret: Option<SecretString>,
 
     /// Only these environments (repeatable).
@@ -390,6 +390,15 @@ pub struct ActionsEnv {
 }
 
 fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value.to_string()))
+}
+
+/// An empty webhook secret would make every signature made with the empty
+/// key pass: refused (exit 2), never taken as "no secret".
+fn webhook_secret(value: &str) -> Result<SecretString, String> {
+    if value.trim().is_empty() {
+        return Err("ALEMBOT_WEBHOOK_SECRET is empty: a signature made with an empty key proves nothing. Set it to the webhook's secret, or unset it".into());
+    }
     Ok(SecretString::from(value.to_string()))
 }
 

@@ -17,6 +17,7 @@ pub mod hook;
 pub mod job;
 pub mod models;
 pub mod python;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod schema;

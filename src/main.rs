@@ -11,7 +11,11 @@ fn main() -> ExitCode {
     match alembot::run(cli) {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(err) => {
-            eprintln!("alembot: error: {err}");
+            // The message may quote a driver's error, which may quote a URL.
+            eprintln!(
+                "alembot: error: {}",
+                alembot::redact::redact(&err.to_string())
+            );
             ExitCode::from(err.exit_code())
         }
     }

@@ -24,9 +24,21 @@ pub enum ChangeError {
     )]
     UnknownRevision { rev: String, message: String },
     #[error(
+        "`{rev}` is not a revision git can read ({message}); pass one branch, tag or commit to each of --base and --head (for example `--base origin/main --head HEAD`)"
+    )]
+    BadRevision { rev: String, message: String },
+    #[error(
+        "`{rev}` names no commit: this repository has no commit yet. Commit first, or check the working tree or the index (`alembot check`, `alembot check --staged`)"
+    )]
+    UnbornHead { rev: String },
+    #[error(
         "`{base}` and `{head}` share no history, so there is no pull-request diff between them"
     )]
     NoMergeBase { base: String, head: String },
+    #[error(
+        "the merge-base of `{base}` and `{head}` is not in this shallow clone, so the pull-request diff cannot be computed. Fetch more history (`git fetch --unshallow`, or `fetch-depth: 0` with actions/checkout)"
+    )]
+    ShallowMergeBase { base: String, head: String },
     #[error("{} is a bare repository: alembot needs a working tree", .0.display())]
     Bare(PathBuf),
     #[error("git: {context}: {source}")]
@@ -87,7 +99,16 @@ pub struct Source {
     /// Modification time of the index file (seconds, nanoseconds): entries
     /// not older than it may be racily clean.
     index_mtime: Option<(i64, i64)>,
+    /// `root` with every symbolic link resolved: a working-tree file whose
+    /// real path is not under it is outside the repository.
+    real_root: PathBuf,
 }
+
+/// Git's mode of a symbolic link: its blob holds the target path.
+const SYMLINK: u32 = 0o120000;
+
+/// Links followed in a row before a path counts as absent (a loop).
+const MAX_LINK_HOPS: usize = 8;
 
 impl Source {
     /// Opens the repository around `dir` and computes the change `range`.
@@ -141,9 +162,19 @@ impl Source {
                 let base_commit = resolve(&repo, base)?;
                 let head_commit = resolve(&repo, head)?;
                 let merge_base = repo.merge_base(base_commit, head_commit).map_err(|_| {
-                    ChangeError::NoMergeBase {
-                        base: base.clone(),
-                        head: head.clone(),
+                    // In a shallow clone the common history may exist but
+                    // not be fetched: that needs a deeper fetch, not a
+                    // different base.
+                    if repo.is_shallow() {
+                        ChangeError::ShallowMergeBase {
+                            base: base.clone(),
+                            head: head.clone(),
+                        }
+                    } else {
+                        ChangeError::NoMergeBase {
+                            base: base.clone(),
+                            head: head.clone(),
+                        }
                     }
                 })?;
                 let tree_of = |oid: Oid| -> Result<Oid, ChangeError> {
@@ -170,6 +201,7 @@ impl Source {
             base_tip,
             untracked: Vec::new(),
             index_mtime: index_mtime(&repo),
+            real_root: root.canonicalize().unwrap_or_else(|_| root.clone()),
         };
         let files = if *range == Range::All {
             Vec::new()
@@ -201,6 +233,7 @@ impl Source {
             base_tip: None,
             untracked: Vec::new(),
             index_mtime: None,
+            real_root: root.clone(),
         };
         let change = ChangeSet {
             root,
@@ -280,7 +313,22 @@ impl Source {
     }
 
     /// The bytes of `path` on `side`, or `None` if it does not exist there.
+    ///
+    /// A symbolic link is followed inside the repository on every side (the
+    /// working tree, the index, a commit), so a range and the working tree
+    /// read the same files; a link that leads out of the repository, dangles
+    /// or loops reads as absent: a pull request must not make alembot read
+    /// files outside its checkout.
     pub fn read(&self, side: Side, path: &str) -> Result<Option<Vec<u8>>, ChangeError> {
+        self.read_following(side, path, 0)
+    }
+
+    fn read_following(
+        &self,
+        side: Side,
+        path: &str,
+        hops: usize,
+    ) -> Result<Option<Vec<u8>>, ChangeError> {
         let tree = match side {
             Side::Old => self.old,
             Side::BaseTip => self.base_tip,
@@ -292,6 +340,10 @@ impl Source {
                     };
                     if entry.mode == GITLINK {
                         return Ok(None);
+                    }
+                    if entry.mode == SYMLINK {
+                        let target = self.read_blob(entry.oid)?;
+                        return self.follow(side, path, target, hops);
                     }
                     if let Some(bytes) = read_if_clean(&self.root, self.index_mtime, path, entry) {
                         return Ok(Some(bytes));
@@ -312,7 +364,32 @@ impl Source {
         if entry.kind() != Some(ObjectType::Blob) {
             return Ok(None);
         }
+        if entry.filemode() == SYMLINK as i32 {
+            let target = self.read_blob(entry.id())?;
+            return self.follow(side, path, target, hops);
+        }
         self.read_blob(entry.id())
+    }
+
+    /// Reads what the link at `path` (whose blob is `target`) points to,
+    /// when that stays inside the repository.
+    fn follow(
+        &self,
+        side: Side,
+        path: &str,
+        target: Option<Vec<u8>>,
+        hops: usize,
+    ) -> Result<Option<Vec<u8>>, ChangeError> {
+        if hops >= MAX_LINK_HOPS {
+            return Ok(None);
+        }
+        let Some(target) = target.and_then(|t| String::from_utf8(t).ok()) else {
+            return Ok(None);
+        };
+        match resolve_link(path, &target) {
+            Some(resolved) => self.read_following(side, &resolved, hops + 1),
+            None => Ok(None),
+        }
     }
 
     /// Reads several files of one side. Hundreds of revision files are read
@@ -333,7 +410,10 @@ impl Source {
             let index = &**index;
             let read_part = move |slots: &mut [Option<Vec<u8>>], names: &[String]| {
                 for (slot, path) in slots.iter_mut().zip(names) {
-                    if let Some(entry) = index.get(path).filter(|e| e.mode != GITLINK) {
+                    if let Some(entry) = index
+                        .get(path)
+                        .filter(|e| e.mode != GITLINK && e.mode != SYMLINK)
+                    {
                         *slot = read_if_clean(root, index_mtime, path, entry);
                     }
                 }
@@ -376,7 +456,12 @@ impl Source {
                 NewSide::Index(index) => {
                     return Ok(paths
                         .iter()
-                        .map(|p| index.get(p).filter(|e| e.mode != GITLINK).map(|e| e.oid))
+                        .map(|p| {
+                            index
+                                .get(p)
+                                .filter(|e| e.mode != GITLINK && e.mode != SYMLINK)
+                                .map(|e| e.oid)
+                        })
                         .collect());
                 }
                 NewSide::Workdir => {
@@ -387,7 +472,9 @@ impl Source {
                     return Ok(paths
                         .iter()
                         .map(|p| {
-                            let entry = index.get(p).filter(|e| e.mode != GITLINK)?;
+                            let entry = index
+                                .get(p)
+                                .filter(|e| e.mode != GITLINK && e.mode != SYMLINK)?;
                             let meta = fs::symlink_metadata(self.root.join(p)).ok()?;
                             stat_clean(&meta, index_mtime, entry).then_some(entry.oid)
                         })
@@ -404,7 +491,9 @@ impl Source {
             .iter()
             .map(|p| {
                 let entry = tree.get_path(Path::new(p)).ok()?;
-                (entry.kind() == Some(ObjectType::Blob)).then(|| entry.id())
+                // A link's blob is its target path, not the content read.
+                (entry.kind() == Some(ObjectType::Blob) && entry.filemode() != SYMLINK as i32)
+                    .then(|| entry.id())
             })
             .collect())
     }
@@ -425,6 +514,19 @@ impl Source {
 
     fn read_disk(&self, path: &str) -> Result<Option<Vec<u8>>, ChangeError> {
         let full = self.root.join(path);
+        // The real path, links resolved (the file's own and its
+        // directories'): outside the repository it is not read at all.
+        match full.canonicalize() {
+            Ok(real) if !real.starts_with(&self.real_root) => return Ok(None),
+            Ok(_) => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    || e.kind() == std::io::ErrorKind::NotADirectory =>
+            {
+                return Ok(None);
+            }
+            Err(source) => return Err(ChangeError::Io { path: full, source }),
+        }
         match fs::read(&full) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e)
@@ -609,6 +711,29 @@ impl Source {
     }
 }
 
+/// The repository path a link at `path` with `target` points to; `None` for
+/// an absolute target or one that climbs out of the repository.
+fn resolve_link(path: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') || target.starts_with('\\') {
+        return None;
+    }
+    let mut parts: Vec<&str> = path.split('/').collect();
+    parts.pop();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(parts.join("/"))
+}
+
 /// The working-tree copy of an index entry when git's own stat data
 /// proves it has the staged content: reading a file is much cheaper than
 /// inflating a blob.
@@ -780,10 +905,7 @@ fn head_tree(repo: &Repository) -> Result<Option<(Oid, Oid)>, ChangeError> {
 fn resolve(repo: &Repository, rev: &str) -> Result<Oid, ChangeError> {
     let object = repo
         .revparse_single(rev)
-        .map_err(|e| ChangeError::UnknownRevision {
-            rev: rev.to_string(),
-            message: e.message().to_string(),
-        })?;
+        .map_err(|e| revision_error(repo, rev, &e))?;
     let commit = object
         .peel_to_commit()
         .map_err(|e| ChangeError::UnknownRevision {
@@ -791,6 +913,50 @@ fn resolve(repo: &Repository, rev: &str) -> Result<Oid, ChangeError> {
             message: e.message().to_string(),
         })?;
     Ok(commit.id())
+}
+
+/// Why `rev` does not resolve, with the fix for that cause: a syntax error
+/// is not fixed by fetching, nor is a repository with no commit yet.
+fn revision_error(repo: &Repository, rev: &str, e: &git2::Error) -> ChangeError {
+    // A range (`main..HEAD`) is a syntax error for one revision too.
+    if e.code() == git2::ErrorCode::InvalidSpec || rev.contains("..") {
+        return ChangeError::BadRevision {
+            rev: rev.to_string(),
+            message: e.message().to_string(),
+        };
+    }
+    let names_head = rev.starts_with("HEAD") || rev.starts_with('@');
+    let unborn = matches!(repo.head(), Err(h) if h.code() == git2::ErrorCode::UnbornBranch)
+        || repo.is_empty().unwrap_or(false);
+    if names_head && unborn {
+        return ChangeError::UnbornHead {
+            rev: rev.to_string(),
+        };
+    }
+    ChangeError::UnknownRevision {
+        rev: rev.to_string(),
+        message: e.message().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::resolve_link;
+
+    #[test]
+    fn links_resolve_inside_the_repository_only() {
+        assert_eq!(
+            resolve_link("app/alias/models.py", "../models.py").as_deref(),
+            Some("app/models.py")
+        );
+        assert_eq!(
+            resolve_link("app/m.py", "./real/m.py").as_deref(),
+            Some("app/real/m.py")
+        );
+        assert_eq!(resolve_link("app/m.py", "/etc/passwd"), None);
+        assert_eq!(resolve_link("app/m.py", "../../outside.py"), None);
+        assert_eq!(resolve_link("m.py", ".."), None);
+    }
 }
 
 #[cfg(test)]

@@ -107,19 +107,55 @@ pub struct Text {
     pub path: String,
     pub text: String,
     pub binary: bool,
+    /// Why the bytes are not text alembot can read (a NUL byte, invalid
+    /// UTF-8), with the offset of the first bad byte; `text` is then a
+    /// lossy reading that must not be analysed.
+    pub unreadable: Option<Unreadable>,
+}
+
+/// The first reason a file's bytes are not UTF-8 source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    Nul { offset: usize },
+    InvalidUtf8 { offset: usize },
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unreadable::Nul { offset } => write!(f, "it holds a NUL byte (at byte {offset})"),
+            Unreadable::InvalidUtf8 { offset } => {
+                write!(f, "it is not valid UTF-8 (at byte {offset})")
+            }
+        }
+    }
 }
 
 impl Text {
     pub fn from_bytes(path: impl Into<String>, bytes: Vec<u8>) -> Self {
         let binary = bytes[..bytes.len().min(8000)].contains(&0);
-        let text = match String::from_utf8(bytes) {
-            Ok(s) => s,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        let nul = bytes.iter().position(|&b| b == 0);
+        let (text, invalid) = match String::from_utf8(bytes) {
+            Ok(s) => (s, None),
+            Err(e) => {
+                let offset = e.utf8_error().valid_up_to();
+                (
+                    String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                    Some(offset),
+                )
+            }
+        };
+        let unreadable = match (nul, invalid) {
+            (Some(n), Some(i)) if i < n => Some(Unreadable::InvalidUtf8 { offset: i }),
+            (Some(n), _) => Some(Unreadable::Nul { offset: n }),
+            (None, Some(i)) => Some(Unreadable::InvalidUtf8 { offset: i }),
+            (None, None) => None,
         };
         Text {
             path: path.into(),
             text,
             binary,
+            unreadable,
         }
     }
 }

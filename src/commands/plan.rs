@@ -56,6 +56,7 @@ pub fn env_request(
         checks: None,
         server_url: None,
         name: None,
+        pass_env: env.pass_env.clone(),
         snapshot: None,
     })
 }

@@ -42,6 +42,7 @@ pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, Error> {
                 python: python_for(&settings, env),
                 request,
             });
+            crate::redact::register_url(url);
             shown.push((env.name.clone(), redact_url(url)));
         }
     }
@@ -76,7 +77,7 @@ pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, Error> {
         rows.push(row);
     }
     let fleet = Fleet::new(rows);
-    let text = match args.output.format {
+    let text = crate::redact::redact_string(match args.output.format {
         Format::Human => render_human(&fleet),
         Format::Json => serde_json::to_string_pretty(&fleet)
             .map(|s| s + "\n")
@@ -95,7 +96,7 @@ pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, Error> {
                 &render_options(&settings, use_color(globals.color, false)),
             )
         }
-    };
+    });
     match &args.output.output {
         Some(path) => std::fs::write(path, text).map_err(|source| Error::Output {
             path: path.display().to_string(),

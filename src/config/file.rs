@@ -8,11 +8,44 @@ use serde::Deserialize;
 use super::ConfigError;
 
 /// One string or a list of strings (`models: app/models.py` or a list).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(untagged)]
+///
+/// Deserialised by hand: serde's untagged enums say only "data did not
+/// match any variant of untagged enum OneOrMany", naming neither the key
+/// nor what it takes; this says "expected a string or a list of strings"
+/// at the key's path and position.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OneOrMany {
     One(String),
     Many(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = OneOrMany;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v.to_string()))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<String>()? {
+                    out.push(item);
+                }
+                Ok(OneOrMany::Many(out))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 impl OneOrMany {
@@ -39,6 +72,10 @@ pub struct FileConfig {
     pub github: Option<GithubConfig>,
     /// How many environments the dynamic job runs at once.
     pub jobs: Option<usize>,
+    /// Variables of the runner's environment every environment's project
+    /// code may see (names, or prefixes ending in `*`); see `pass_env` of
+    /// an environment.
+    pub pass_env: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -67,6 +104,9 @@ pub struct EnvConfig {
     pub data_tests: Option<String>,
     /// The directory put on `sys.path` (default: the alembic.ini's directory).
     pub project_root: Option<String>,
+    /// Variables of the runner's environment the project's code may see
+    /// (names, or prefixes ending in `*`); the rest are withheld.
+    pub pass_env: Option<OneOrMany>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -128,10 +168,10 @@ pub fn parse(file: &str, text: &str) -> Result<FileConfig, ConfigError> {
         return Ok(FileConfig::default());
     }
     serde_yaml::from_str::<FileConfig>(text).map_err(|e| {
+        // No position is better than a made-up `0:0`.
         let (line, column) = e
             .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
+            .map_or((None, None), |l| (Some(l.line()), Some(l.column())));
         let message = strip_position(&e.to_string());
         ConfigError::Yaml {
             file: file.to_string(),
@@ -154,6 +194,9 @@ fn strip_position(message: &str) -> String {
 fn yaml_help(message: &str) -> String {
     if message.contains("unknown field") {
         "remove the key or fix its spelling; the configuration reference is in README.md".into()
+    } else if message.contains("a string or a list of strings") {
+        "write one string (`models: app/models.py`) or a list (`models: [app/a.py, app/b.py]`)"
+            .into()
     } else if message.contains("invalid type") || message.contains("unknown variant") {
         "give the value the type the key expects (see the configuration reference in README.md)"
             .into()

@@ -7,6 +7,7 @@ pub mod discover;
 pub mod file;
 pub mod ini;
 pub mod paths;
+mod read;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,11 +36,11 @@ pub trait ProjectFiles {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{file}:{line}:{column}: {message}\n  help: {help}")]
+    #[error("{file}{}: {message}\n  help: {help}", position(.line, .column))]
     Yaml {
         file: String,
-        line: usize,
-        column: usize,
+        line: Option<usize>,
+        column: Option<usize>,
         message: String,
         help: String,
     },
@@ -59,6 +60,15 @@ pub enum ConfigError {
     NoEnvironment { root: String },
     #[error("no environment named `{name}`; the environments are: {known}")]
     UnknownEnvironment { name: String, known: String },
+}
+
+/// `:line:column`, `:line` or nothing: never a made-up `0:0`.
+fn position(line: &Option<usize>, column: &Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    }
 }
 
 /// Command-line and environment-variable values, which win over the file.
@@ -142,6 +152,8 @@ pub struct Environment {
     pub data_tests: Option<String>,
     /// Repository-relative directory Alembic runs from (put on `sys.path`).
     pub project_root: String,
+    /// The runner's variables the project's code may see (`pass_env:`).
+    pub pass_env: Vec<String>,
 }
 
 impl Environment {
@@ -166,6 +178,7 @@ impl Environment {
             python: None,
             database: None,
             data_tests: None,
+            pass_env: Vec::new(),
         }
     }
 
@@ -303,6 +316,24 @@ impl Settings {
             return Err(ConfigError::NoEnvironment {
                 root: root.display().to_string(),
             });
+        }
+        let shared_pass_env = cfg.pass_env.clone().unwrap_or_default();
+        if let Some(secret) = shared_pass_env
+            .iter()
+            .find(|n| crate::job::child_env::is_secret(n.trim_end_matches('*')))
+        {
+            return Err(ConfigError::Invalid {
+                file: config_name.clone(),
+                line: None,
+                key: "pass_env".into(),
+                message: format!(
+                    "`{secret}` is a secret of the runner; the project's code never sees it"
+                ),
+                help: "remove it; pass only the variables your env.py and models read".into(),
+            });
+        }
+        for env in &mut environments {
+            env.pass_env.extend(shared_pass_env.iter().cloned());
         }
         if !overrides.environments.is_empty() {
             for wanted in &overrides.environments {
@@ -507,10 +538,7 @@ fn find_config(
 ) -> Result<FoundConfig, ConfigError> {
     if let Some(explicit) = &overrides.config {
         let shown = explicit.display().to_string();
-        let text = std::fs::read_to_string(explicit).map_err(|e| ConfigError::Read {
-            path: shown.clone(),
-            message: format!("{e} (check the --config argument)"),
-        })?;
+        let text = read::read_config_file(explicit, &shown)?;
         let absolute = explicit
             .canonicalize()
             .unwrap_or_else(|_| explicit.to_path_buf());
@@ -814,6 +842,22 @@ fn configured_environments(
             .unwrap_or_default();
         env.python = cfg.python.clone();
         env.database = cfg.database.clone();
+        env.pass_env = cfg
+            .pass_env
+            .clone()
+            .map(|s| s.into_vec())
+            .unwrap_or_default();
+        if let Some(secret) = env
+            .pass_env
+            .iter()
+            .find(|n| crate::job::child_env::is_secret(n.trim_end_matches('*')))
+        {
+            return Err(invalid(
+                "pass_env",
+                format!("`{secret}` is a secret of the runner; the project's code never sees it"),
+                "remove it; pass only the variables your env.py and models read",
+            ));
+        }
         env.data_tests = match cfg.data_tests.as_deref() {
             Some(d) => {
                 Some(config_path(root, config_dir, d).ok_or_else(|| outside("data_tests", d))?)

@@ -97,6 +97,7 @@ pub fn inline_key(body: &str) -> Option<&str> {
 /// other line), at most [`MAX_INLINE`]. The rest stay in the report body,
 /// which lists every finding anyway.
 pub fn inline_comments(report: &Report) -> Vec<Inline> {
+    let report = &*crate::redact::redact_report(report);
     let Some(pr) = &report.pull_request else {
         return Vec::new();
     };
@@ -206,6 +207,7 @@ pub fn check_summary(report: &Report, opts: &RenderOptions) -> String {
 /// One annotation per finding with a file (file-level findings point at
 /// line 1), in GitHub's check-run shape.
 pub fn annotations(report: &Report) -> Vec<Value> {
+    let report = &*crate::redact::redact_report(report);
     report
         .findings
         .iter()
@@ -306,9 +308,12 @@ pub fn reply_marker(comment_id: u64) -> String {
 /// The polite answer to someone who may not run commands.
 pub fn unauthorized_reply(login: &str, prefix: &str, comment_id: u64) -> String {
     format!(
-        "{}\n@{login}, thanks for asking. Only people with write, maintain or admin access to this repository can run `{prefix}` commands, so alembot did not run this one. A maintainer can run `{prefix} {}` for you.\n",
+        "{}\n@{login}, thanks for asking. Only people with write, maintain or admin access to this repository can run {} commands, so alembot did not run this one. A maintainer can run {} for you.\n",
         reply_marker(comment_id),
-        Command::Recheck.name()
+        // The prefix is configuration: shown exactly, in a code span that
+        // no backtick in it can close (a raw one once made a live mention).
+        code_span(prefix, false),
+        code_span(&format!("{prefix} {}", Command::Recheck.name()), false)
     )
 }
 
@@ -330,8 +335,8 @@ pub fn help_reply(prefix: &str, errors: &[Invocation], comment_id: u64) -> Strin
     body.push_str("Commands (write access needed), each at the start of a line:\n\n");
     for command in Command::ALL {
         body.push_str(&format!(
-            "- `{prefix} {}`: {}\n",
-            command.name(),
+            "- {}: {}\n",
+            code_span(&format!("{prefix} {}", command.name()), false),
             command.description()
         ));
     }
@@ -382,6 +387,27 @@ mod tests {
 
     use super::*;
     use crate::findings::{LineRange, PullRequestRef};
+
+    /// Issue 13, item 6: a prefix with a backtick closed the code span and
+    /// turned `@org/team` into a live mention.
+    #[test]
+    fn a_hostile_prefix_stays_inside_code_spans() {
+        use pulldown_cmark::{Event, Parser};
+        let prefix = "/x`@org/team";
+        for body in [
+            unauthorized_reply("someone", prefix, 7),
+            help_reply(prefix, &[], 7),
+        ] {
+            let outside_code: String = Parser::new(&body)
+                .filter_map(|e| match e {
+                    Event::Text(t) => Some(t.to_string()),
+                    _ => None,
+                })
+                .collect();
+            assert!(!outside_code.contains("@org"), "{body}");
+            assert!(body.contains("@org/team"), "{body}");
+        }
+    }
 
     fn report() -> Report {
         let mut report = Report::new(

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use super::helper::Helper;
 use super::protocol::Request;
@@ -42,7 +43,53 @@ impl Cleanup {
             Cleanup::RemoveContainer { id } => format!("remove container {id}"),
         }
     }
+
+    /// The command that removes it by hand, for when cleanup could not.
+    pub fn by_hand(&self) -> String {
+        let quoted =
+            |p: &std::path::Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+        match self {
+            Cleanup::RemoveDir(p) => format!("rm -rf {}", quoted(p)),
+            Cleanup::RemoveSqlite(p) => format!("rm -f {}*", quoted(p)),
+            Cleanup::DropDatabase { server_url, name } => {
+                let shown = crate::redact::redact(server_url).into_owned();
+                // The client tools take the plain scheme, not SQLAlchemy's `+driver`.
+                let scheme = shown.split("://").next().unwrap_or("");
+                let plain = match scheme.split_once('+') {
+                    Some((base, _)) => shown.replacen(scheme, base, 1),
+                    None => shown.clone(),
+                };
+                if scheme.starts_with("mysql") || scheme.starts_with("mariadb") {
+                    format!("mysql -e 'DROP DATABASE `{name}`'   # on {plain}")
+                } else {
+                    format!("psql '{plain}' -c 'DROP DATABASE \"{name}\"'")
+                }
+            }
+            Cleanup::StopCluster {
+                pg_ctl, data_dir, ..
+            } => format!(
+                "{} -D {} -m immediate stop; rm -rf {}",
+                pg_ctl.display(),
+                quoted(data_dir),
+                quoted(data_dir)
+            ),
+            Cleanup::RemoveContainer { id } => format!("docker rm -f -v {id}"),
+        }
+    }
+
+    fn failure(&self, why: &str) -> String {
+        format!(
+            "could not {}: {why}; remove it by hand: {}",
+            self.describe(),
+            self.by_hand()
+        )
+    }
 }
+
+/// How long cleanup may take in all after the job ends (timeout, signal or
+/// success): a server that stopped answering must not hold the run. What
+/// is left then is reported with the command that removes it.
+pub const CLEANUP_GRACE: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CleanupId(u64);
@@ -52,6 +99,9 @@ pub struct Janitor {
     items: Mutex<Vec<(u64, Cleanup)>>,
     next: AtomicU64,
     helper: Mutex<Option<Helper>>,
+    /// The cleanup `run_all` is performing, so a second signal can say
+    /// what it leaves behind.
+    current: Mutex<Option<Cleanup>>,
 }
 
 impl Janitor {
@@ -108,15 +158,54 @@ impl Janitor {
         errors
     }
 
-    /// Runs every remaining cleanup; returns what could not be removed.
+    /// Runs every remaining cleanup, last created first, within
+    /// [`CLEANUP_GRACE`]; returns what could not be removed, each with the
+    /// command that removes it.
     pub async fn run_all(&self) -> Vec<String> {
+        self.run_all_within(CLEANUP_GRACE).await
+    }
+
+    pub async fn run_all_within(&self, grace: Duration) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + grace;
         let mut errors = Vec::new();
-        for c in self.take(None) {
-            if let Err(e) = self.perform(&c).await {
-                errors.push(format!("could not {}: {e}", c.describe()));
+        while let Some(c) = self.pop_last() {
+            if let Ok(mut cur) = self.current.lock() {
+                *cur = Some(c.clone());
+            }
+            match tokio::time::timeout_at(deadline, self.perform(&c)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => errors.push(c.failure(&e)),
+                Err(_) => {
+                    errors.push(c.failure(&format!("cleanup ran out of its {} s", grace.as_secs())))
+                }
+            }
+            if let Ok(mut cur) = self.current.lock() {
+                *cur = None;
             }
         }
         errors
+    }
+
+    fn pop_last(&self) -> Option<Cleanup> {
+        self.items.lock().ok()?.pop().map(|(_, c)| c)
+    }
+
+    /// What is still to be removed (in flight first), each with the
+    /// command that removes it: for a second signal, which ends the run at
+    /// once.
+    pub fn leftovers(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Ok(cur) = self.current.lock()
+            && let Some(c) = cur.as_ref()
+        {
+            out.push(format!("{} (interrupted): {}", c.describe(), c.by_hand()));
+        }
+        if let Ok(items) = self.items.lock() {
+            for (_, c) in items.iter().rev() {
+                out.push(format!("{}: {}", c.describe(), c.by_hand()));
+            }
+        }
+        out
     }
 
     /// Forgets a registration whose resource turned out not to exist.
@@ -176,7 +265,9 @@ impl Janitor {
                     .args(["-m", "immediate", "-w", "stop"])
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
-                    .stderr(Stdio::piped());
+                    .stderr(Stdio::piped())
+                    // Cut at the cleanup grace: nothing of it may outlive alembot.
+                    .kill_on_drop(true);
                 #[cfg(unix)]
                 if let Some((uid, gid)) = as_user {
                     cmd.uid(*uid).gid(*gid);
@@ -193,6 +284,7 @@ impl Janitor {
                 let out = tokio::process::Command::new("docker")
                     .args(["rm", "-f", "-v", id])
                     .stdin(Stdio::null())
+                    .kill_on_drop(true)
                     .output()
                     .await
                     .map_err(|e| e.to_string())?;
@@ -261,6 +353,62 @@ mod tests {
         assert!(j.run_all().await.is_empty());
         assert!(!b.exists());
         assert_eq!(j.pending(), 0);
+    }
+
+    /// A cleanup step that never ends (a server that stopped answering)
+    /// is cut at the grace and reported with the command to finish it.
+    #[tokio::test]
+    async fn cleanup_is_bounded_and_says_what_is_left() {
+        let j = Janitor::new();
+        let dir = tempfile::tempdir().unwrap().keep();
+        j.register(Cleanup::RemoveDir(dir.clone()));
+        // pg_ctl that hangs: `sleep` stands in for a stuck server.
+        let stuck = tempfile::tempdir().unwrap();
+        let pg_ctl = stuck.path().join("pg_ctl");
+        std::fs::write(&pg_ctl, "#!/bin/sh\nexec sleep 60\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&pg_ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        j.register(Cleanup::StopCluster {
+            pg_ctl: pg_ctl.clone(),
+            data_dir: stuck.path().join("data"),
+            as_user: None,
+        });
+        let started = std::time::Instant::now();
+        let errors = j.run_all_within(Duration::from_secs(2)).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].contains("could not stop the cluster"),
+            "{errors:?}"
+        );
+        assert!(errors[0].contains("remove it by hand:"), "{errors:?}");
+        assert!(errors[0].contains("-m immediate stop"), "{errors:?}");
+        assert!(
+            errors[1].contains(&format!("rm -rf '{}'", dir.display())),
+            "{errors:?}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn by_hand_commands_hide_passwords() {
+        let c = Cleanup::DropDatabase {
+            server_url: "postgresql+psycopg2://app:s3cret@db/postgres".into(),
+            name: "alembot_abc".into(),
+        };
+        let cmd = c.by_hand();
+        assert!(!cmd.contains("s3cret"), "{cmd}");
+        assert!(
+            cmd.starts_with("psql 'postgresql://app:***@db/postgres'"),
+            "{cmd}"
+        );
     }
 
     #[test]

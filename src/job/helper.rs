@@ -8,11 +8,23 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 use super::protocol::{Event, Request};
+use super::{child_env, reaper};
+
+/// How long the helper may take to exit after its last word: its own
+/// interpreter shutdown (atexit handlers, non-daemon threads). Then it and
+/// everything it started is killed; the result is already in hand.
+const EXIT_GRACE: Duration = Duration::from_secs(10);
+
+/// How long to wait for the rest of stderr once the helper's tree is
+/// killed: a descendant that cleared its environment (so the sweep cannot
+/// find it) may still hold the pipe.
+const STDERR_GRACE: Duration = Duration::from_secs(2);
 
 /// The helper's source, shipped inside the binary.
 pub const SCRIPT: &str = include_str!("helper.py");
@@ -36,7 +48,9 @@ pub enum HelperError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the job helper stopped without a result (exit status {status}){}", tail_text(.stderr))]
+    /// `status` is the exit status as Rust shows it (`exit status: 3`,
+    /// `signal: 9 (SIGKILL)`), so the message does not say it again.
+    #[error("the job helper stopped without a result ({status}){}", tail_text(.stderr))]
     Crashed { status: String, stderr: Vec<String> },
     #[error("the job helper failed: {message}{}", tail_text(.stderr))]
     Internal {
@@ -61,20 +75,18 @@ pub struct Helper {
     pub script: PathBuf,
 }
 
-/// Kills the helper's whole process group if the call is abandoned
-/// (timeout, interrupt): `kill_on_drop` alone would reach only the child.
-struct GroupGuard(Option<u32>);
+/// Kills the helper's whole process tree when the call ends or is
+/// abandoned (timeout, interrupt): its process group, and the descendants
+/// that left it (`setsid`), found by the run's marker. `kill_on_drop`
+/// alone would reach only the child.
+struct TreeGuard {
+    pgid: Option<u32>,
+    mark: String,
+}
 
-impl Drop for GroupGuard {
+impl Drop for TreeGuard {
     fn drop(&mut self) {
-        #[cfg(unix)]
-        if let Some(pid) = self.0 {
-            // SAFETY: kill(2) with a negative pid signals a process group;
-            // it has no memory-safety preconditions.
-            unsafe {
-                libc::kill(-(pid as i32), libc::SIGKILL);
-            }
-        }
+        reaper::kill_tree(self.pgid, &self.mark);
     }
 }
 
@@ -95,13 +107,19 @@ impl Helper {
         on_event: &(dyn Fn(&Event) + Send + Sync),
     ) -> Result<serde_json::Map<String, serde_json::Value>, HelperError> {
         let mut cmd = Command::new(&self.python);
+        let mark = reaper::new_mark();
         cmd.arg(&self.script)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Project code runs in the helper: an allow-listed environment,
+            // never the runner's secrets.
+            .env_clear()
+            .envs(child_env::build(std::env::vars_os(), &request.pass_env))
             // Bytecode caches would be files alembot leaves in the project.
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env("PYTHONUNBUFFERED", "1")
+            .env(reaper::MARKER, &mark)
             .kill_on_drop(true);
         #[cfg(unix)]
         cmd.process_group(0);
@@ -112,7 +130,10 @@ impl Helper {
             python: self.python.clone(),
             source,
         })?;
-        let _group = GroupGuard(child.id());
+        let _tree = TreeGuard {
+            pgid: child.id(),
+            mark: mark.clone(),
+        };
         let body = serde_json::to_vec(request).map_err(|e| HelperError::Internal {
             message: format!("encoding the request: {e}"),
             stderr: Vec::new(),
@@ -128,6 +149,8 @@ impl Helper {
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stderr).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
+                    // Project code prints what it likes, URLs included.
+                    let line = crate::redact::redact_string(line);
                     tracing::debug!(target: "alembot::helper", "{line}");
                     if let Ok(mut t) = tail.lock() {
                         if t.len() == STDERR_TAIL {
@@ -146,10 +169,14 @@ impl Helper {
                 let event: Event = match serde_json::from_str(&line) {
                     Ok(e) => e,
                     Err(e) => {
-                        tracing::warn!("unreadable helper output ({e}): {line}");
+                        tracing::warn!(
+                            "unreadable helper output ({e}): {}",
+                            crate::redact::redact(&line)
+                        );
                         continue;
                     }
                 };
+                let last = matches!(event, Event::Result(_) | Event::Fatal { .. });
                 match event {
                     Event::Result(map) => outcome = Some(Ok(map)),
                     Event::Fatal {
@@ -170,11 +197,26 @@ impl Helper {
                     }
                     other => on_event(&other),
                 }
+                // The helper's last word: a background process the project
+                // started may hold stdout open for as long as it likes.
+                if last {
+                    break;
+                }
             }
         }
-        let status = child.wait().await;
-        if let Some(task) = stderr_task {
-            let _ = task.await;
+        let status = match tokio::time::timeout(EXIT_GRACE, child.wait()).await {
+            Ok(status) => status,
+            Err(_) => {
+                let _ = child.start_kill();
+                child.wait().await
+            }
+        };
+        // The helper is gone: so must be everything it started.
+        reaper::kill_tree(child.id().or(_tree.pgid), &mark);
+        if let Some(task) = stderr_task
+            && tokio::time::timeout(STDERR_GRACE, task).await.is_err()
+        {
+            tracing::debug!("a process the helper started still holds its stderr");
         }
         let stderr: Vec<String> = tail
             .lock()

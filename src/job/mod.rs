@@ -6,11 +6,13 @@
 //! (which kills the helpers' process groups) and the janitor then removes
 //! every database, cluster, container and temporary file the run created.
 
+pub mod child_env;
 pub mod cleanup;
 pub mod helper;
 pub mod progress;
 pub mod protocol;
 pub mod provider;
+pub mod reaper;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -51,10 +53,13 @@ pub enum JobError {
     Provider(#[from] ProviderError),
     #[error(transparent)]
     Helper(#[from] HelperError),
-    #[error("the job timed out after {} s and was stopped; everything it created was removed\n  help: raise --timeout (or `timeout:` in .alembot.yml)", .0.as_secs())]
-    TimedOut(Duration),
-    #[error("interrupted by {0}; everything the job created was removed")]
-    Interrupted(&'static str),
+    #[error("the job timed out after {} s and was stopped; {cleanup}\n  help: raise --timeout (or `timeout:` in .alembot.yml)", .after.as_secs())]
+    TimedOut { after: Duration, cleanup: Cleaned },
+    #[error("interrupted by {signal}; {cleanup}")]
+    Interrupted {
+        signal: &'static str,
+        cleanup: Cleaned,
+    },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -68,10 +73,54 @@ impl JobError {
     /// shell convention), 2 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            JobError::Interrupted("SIGINT") => 130,
-            JobError::Interrupted(_) => 143,
+            JobError::Interrupted {
+                signal: "SIGINT", ..
+            } => 130,
+            JobError::Interrupted { .. } => 143,
             _ => 2,
         }
+    }
+
+    fn timed_out(after: Duration) -> JobError {
+        JobError::TimedOut {
+            after,
+            cleanup: Cleaned::default(),
+        }
+    }
+
+    fn interrupted(signal: &'static str) -> JobError {
+        JobError::Interrupted {
+            signal,
+            cleanup: Cleaned::default(),
+        }
+    }
+
+    /// Records what cleanup could not remove, so the message tells the truth.
+    fn after_cleanup(mut self, errors: &[String]) -> JobError {
+        if let JobError::TimedOut { cleanup, .. } | JobError::Interrupted { cleanup, .. } =
+            &mut self
+        {
+            cleanup.0 = errors.to_vec();
+        }
+        self
+    }
+}
+
+/// What cleanup left behind (nothing, when it is empty), for the message
+/// of a run that was stopped.
+#[derive(Debug, Clone, Default)]
+pub struct Cleaned(pub Vec<String>);
+
+impl std::fmt::Display for Cleaned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("everything the job created was removed");
+        }
+        f.write_str("cleanup could not remove everything:")?;
+        for e in &self.0 {
+            write!(f, "\n  - {e}")?;
+        }
+        Ok(())
     }
 }
 
@@ -120,20 +169,54 @@ pub async fn run_async(plan: JobPlan) -> Result<JobOutcome, JobError> {
     let ended = tokio::select! {
         result = tokio::time::timeout(timeout, job) => match result {
             Ok(r) => r,
-            Err(_) => Err(JobError::TimedOut(timeout)),
+            Err(_) => Err(JobError::timed_out(timeout)),
         },
-        signal = wait_for_signal() => Err(JobError::Interrupted(signal)),
+        signal = wait_for_signal() => Err(JobError::interrupted(signal)),
     };
     progress.set_global("cleaning up");
-    let cleanup_errors = janitor.run_all().await;
+    let cleanup_errors = cleanup_or_exit(&janitor).await;
     progress.finish();
-    for e in &cleanup_errors {
-        tracing::warn!("{e}");
+    match ended {
+        Ok(mut outcome) => {
+            for e in &cleanup_errors {
+                tracing::warn!("{e}");
+            }
+            outcome.cleanup_errors = cleanup_errors;
+            Ok(outcome)
+        }
+        Err(e @ (JobError::TimedOut { .. } | JobError::Interrupted { .. })) => {
+            Err(e.after_cleanup(&cleanup_errors))
+        }
+        Err(e) => {
+            for e in &cleanup_errors {
+                tracing::warn!("{e}");
+            }
+            Err(e)
+        }
     }
-    ended.map(|mut outcome| {
-        outcome.cleanup_errors = cleanup_errors;
-        outcome
-    })
+}
+
+/// Runs the janitor (bounded by its grace). A second SIGINT or SIGTERM
+/// while it runs ends alembot at once, after saying what is left and how
+/// to remove it: someone pressing Ctrl-C twice wants out now.
+async fn cleanup_or_exit(janitor: &Janitor) -> Vec<String> {
+    tokio::select! {
+        errors = janitor.run_all() => errors,
+        signal = wait_for_signal() => {
+            let left = janitor.leftovers();
+            let mut text = format!("alembot: {signal} again: stopping at once");
+            if left.is_empty() {
+                text.push_str("; nothing was left to remove");
+            } else {
+                text.push_str("; left behind (remove by hand):");
+                for l in &left {
+                    text.push_str(&format!("\n  - {l}"));
+                }
+            }
+            eprintln!("{}", crate::redact::redact(&text));
+            std::process::exit(if signal == "SIGINT" { 130 } else { 143 });
+        }
+    }
 }
 
 #[cfg(unix)]
@@ -454,11 +537,11 @@ pub fn run_status(
         let janitor = Arc::new(Janitor::new());
         let work = status_calls(calls, jobs, Arc::clone(&janitor));
         let ended = tokio::select! {
-            r = tokio::time::timeout(timeout, work) => r.unwrap_or(Err(JobError::TimedOut(timeout))),
-            signal = wait_for_signal() => Err(JobError::Interrupted(signal)),
+            r = tokio::time::timeout(timeout, work) => r.unwrap_or(Err(JobError::timed_out(timeout))),
+            signal = wait_for_signal() => Err(JobError::interrupted(signal)),
         };
-        janitor.run_all().await;
-        ended
+        let errors = cleanup_or_exit(&janitor).await;
+        ended.map_err(|e| e.after_cleanup(&errors))
     })
 }
 
@@ -558,5 +641,31 @@ mod tests {
             DatabaseCheck::from_str("data-upgrade", false),
             Ok(DatabaseCheck::DataUpgrade)
         );
+    }
+
+    /// Issue 13, item 12: a stopped run said everything was removed even
+    /// when cleanup failed.
+    #[test]
+    fn a_stopped_run_says_what_cleanup_left() {
+        let clean = JobError::timed_out(Duration::from_secs(5)).after_cleanup(&[]);
+        assert!(
+            clean
+                .to_string()
+                .contains("everything the job created was removed")
+        );
+        let left = JobError::interrupted("SIGTERM").after_cleanup(&[
+            "could not drop database alembot_x: timeout; remove it by hand: psql ...".into(),
+        ]);
+        let text = left.to_string();
+        assert!(
+            !text.contains("everything the job created was removed"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cleanup could not remove everything:"),
+            "{text}"
+        );
+        assert!(text.contains("remove it by hand: psql"), "{text}");
+        assert_eq!(left.exit_code(), 143);
     }
 }

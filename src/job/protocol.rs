@@ -27,6 +27,10 @@ pub struct Request {
     pub server_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The project's own variables the helper's environment may carry
+    /// (`pass_env:`); not sent: the process is started with them.
+    #[serde(skip)]
+    pub pass_env: Vec<String>,
     /// The base snapshot of a verify run (issue 16), when there is one to
     /// use or to make.
     #[serde(skip_serializing_if = "Option::is_none")]

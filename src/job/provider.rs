@@ -70,6 +70,9 @@ impl FromStr for ProviderSpec {
         let base = scheme.split('+').next().unwrap_or("");
         match base {
             "postgresql" | "postgres" | "mysql" | "mariadb" if s.contains("://") => {
+                // Its password is hidden wherever it shows up later, in
+                // whatever text a driver wraps it.
+                crate::redact::register_url(s);
                 Ok(ProviderSpec::Server(s.to_string()))
             }
             "sqlite" => Err(ProviderError::ExistingSqlite(redact_url(s))),
@@ -89,19 +92,10 @@ impl fmt::Display for ProviderSpec {
     }
 }
 
-/// `scheme://user:***@host/db`: passwords never reach output.
+/// `scheme://user:***@host/db`: passwords (in every form
+/// [`crate::redact`] knows) never reach output.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (auth, host) = match rest.rsplit_once('@') {
-        Some(parts) => parts,
-        None => return url.to_string(),
-    };
-    match auth.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
+    crate::redact::redact(url).into_owned()
 }
 
 /// A started provider.

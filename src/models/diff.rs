@@ -2,7 +2,7 @@
 //! change the schema. Statements are compared as normalised token streams,
 //! so rewrapping, quote style and comments never count.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::python::syntax::Norm;
 use crate::schema::{ColumnSpec, EditKind, SchemaEdit};
@@ -39,6 +39,8 @@ pub fn diff_models(path: &str, old: Option<&str>, new: Option<&str>) -> FileEdit
         old: &old_file,
         new: &new_file,
         out: FileEdits::default(),
+        lookups: Lookups::new(&old_file, &new_file),
+        seen_notes: HashSet::new(),
     };
     if new_file.lex_errors > 0 {
         d.out.notes.push(format!(
@@ -64,6 +66,88 @@ struct Differ<'f> {
     old: &'f ModelFile,
     new: &'f ModelFile,
     out: FileEdits,
+    lookups: Lookups<'f>,
+    seen_notes: HashSet<String>,
+}
+
+/// What the diff looks up again and again, computed once per file: a
+/// model file of many thousands of classes must diff in linear time (a
+/// 4 MB file once took 51 s when each lookup scanned every class).
+struct Lookups<'f> {
+    /// A literal table name → the first old class mapping it whose name
+    /// is gone from the new file (a renamed class).
+    gone_by_table: HashMap<&'f str, &'f ClassDef>,
+    /// (old line, new line) of the classes and tables both sides have,
+    /// sorted: where an old line lands in the new file.
+    anchors: Vec<(u32, u32)>,
+    /// A class name → the mapped classes of the new file deriving from it
+    /// (transitively), in file order.
+    users: HashMap<&'f str, Vec<Target>>,
+}
+
+impl<'f> Lookups<'f> {
+    fn new(old: &'f ModelFile, new: &'f ModelFile) -> Self {
+        let mut gone_by_table = HashMap::new();
+        for c in &old.classes {
+            if let TableName::Literal(t) = &c.table
+                && new.class(&c.name).is_none()
+            {
+                gone_by_table.entry(t.as_str()).or_insert(c);
+            }
+        }
+        let mut anchors: Vec<(u32, u32)> = Vec::new();
+        for c in &old.classes {
+            if let Some(n) = new.class(&c.name) {
+                anchors.push((c.line, n.line));
+            }
+        }
+        for t in &old.tables {
+            if let Some(n) = new.table(&t.variable) {
+                anchors.push((t.line, n.line));
+            }
+        }
+        anchors.sort();
+        let mut users: HashMap<&'f str, Vec<Target>> = HashMap::new();
+        for class in new.classes.iter().filter(|c| c.kind == ClassKind::Mapped) {
+            for ancestor in ancestors(new, class) {
+                users
+                    .entry(ancestor)
+                    .or_default()
+                    .push(Differ::target_of(class));
+            }
+        }
+        Lookups {
+            gone_by_table,
+            anchors,
+            users,
+        }
+    }
+}
+
+/// Every base name `class` reaches through the file's own classes, up to
+/// 16 levels deep (a cycle of bases ends there).
+fn ancestors<'f>(file: &'f ModelFile, class: &'f ClassDef) -> Vec<&'f str> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    let mut level: Vec<&ClassDef> = vec![class];
+    for _depth in 0..=16 {
+        let mut next = Vec::new();
+        for c in level {
+            for b in &c.bases {
+                if seen.insert(b.as_str()) {
+                    out.push(b.as_str());
+                    if let Some(parent) = file.class(b) {
+                        next.push(parent);
+                    }
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        level = next;
+    }
+    out
 }
 
 /// Where an owner's edits land: its table and its name for messages.
@@ -96,7 +180,7 @@ impl<'f> Differ<'f> {
     fn note_unsure(&mut self, class: &ClassDef) {
         for reason in &class.unsure {
             let note = format!("{}: class {}: {reason}", self.path, class.name);
-            if !self.out.notes.contains(&note) {
+            if self.seen_notes.insert(note.clone()) {
                 self.out.notes.push(note);
             }
         }
@@ -105,16 +189,7 @@ impl<'f> Differ<'f> {
     /// The tables whose columns a mixin's edits reach: every mapped class
     /// in the new file deriving from it (transitively).
     fn users_of(&self, mixin: &str) -> Vec<Target> {
-        let mut out = Vec::new();
-        for class in &self.new.classes {
-            if class.kind == ClassKind::Mapped && inherits(self.new, class, mixin, 0) {
-                out.push(Target {
-                    table: class.table.resolved().map(str::to_string),
-                    owner: class.name.clone(),
-                });
-            }
-        }
-        out
+        self.lookups.users.get(mixin).cloned().unwrap_or_default()
     }
 
     fn target_of(class: &ClassDef) -> Target {
@@ -228,10 +303,7 @@ impl<'f> Differ<'f> {
             TableName::Literal(t) => t,
             _ => return None,
         };
-        self.old.classes.iter().find(|c| {
-            matches!(&c.table, TableName::Literal(t) if t == table)
-                && self.new.class(&c.name).is_none()
-        })
+        self.lookups.gone_by_table.get(table.as_str()).copied()
     }
 
     fn table_identity_changed(&mut self, old: &ClassDef, new: &ClassDef, target: &Target) {
@@ -344,6 +416,7 @@ impl<'f> Differ<'f> {
                 renamed.insert(e.key.as_str(), b);
             }
         }
+        let nearest = NearestLines::new(old, new, owner_line);
         let mut constraint_edits = 0usize;
         let mut table_args_changed: Option<u32> = None;
         for e in new {
@@ -384,7 +457,7 @@ impl<'f> Differ<'f> {
             {
                 continue;
             }
-            let line = nearest_line(old, new, b, owner_line);
+            let line = nearest.of(b);
             match &b.role {
                 Role::Column(spec) => {
                     self.push(
@@ -704,13 +777,10 @@ impl<'f> Differ<'f> {
     /// `Index("ix", Post.title)` at module level: the table of `Post`.
     fn table_for_index(&self, e: &Element) -> Option<String> {
         e.norm.iter().find_map(|n| match n {
-            Norm::Tok(name) => self.new.table_of(name).or_else(|| {
-                self.new
-                    .tables
-                    .iter()
-                    .find(|t| &t.variable == name)
-                    .and_then(|t| t.table.clone())
-            }),
+            Norm::Tok(name) => self
+                .new
+                .table_of(name)
+                .or_else(|| self.new.table(name).and_then(|t| t.table.clone())),
             Norm::Str(_) => None,
         })
     }
@@ -823,19 +893,9 @@ impl<'f> Differ<'f> {
     /// Maps a line of the old file to the nearest line of the new one, by
     /// the position of the next class or table that survives.
     fn nearest_new_line(&self, old_line: u32) -> u32 {
-        let mut anchors: Vec<(u32, u32)> = Vec::new();
-        for c in &self.old.classes {
-            if let Some(n) = self.new.class(&c.name) {
-                anchors.push((c.line, n.line));
-            }
-        }
-        for t in &self.old.tables {
-            if let Some(n) = self.new.tables.iter().find(|n| n.variable == t.variable) {
-                anchors.push((t.line, n.line));
-            }
-        }
-        anchors.sort();
-        if let Some((_, n)) = anchors.iter().find(|(o, _)| *o > old_line) {
+        let anchors = &self.lookups.anchors;
+        let after = anchors.partition_point(|(o, _)| *o <= old_line);
+        if let Some((_, n)) = anchors.get(after) {
             return *n;
         }
         match anchors.last() {
@@ -858,18 +918,6 @@ fn constraint_edit(kind: ConstraintKind, added: bool) -> EditKind {
     }
 }
 
-fn inherits(file: &ModelFile, class: &ClassDef, ancestor: &str, depth: u32) -> bool {
-    if depth > 16 {
-        return false;
-    }
-    class.bases.iter().any(|b| {
-        b == ancestor
-            || file
-                .class(b)
-                .is_some_and(|parent| inherits(file, parent, ancestor, depth + 1))
-    })
-}
-
 /// SQLAlchemy's defaults: primary keys are NOT NULL, other columns nullable.
 fn effective_nullable(spec: &ColumnSpec) -> bool {
     spec.nullable.unwrap_or(!spec.primary_key)
@@ -890,20 +938,56 @@ fn first_changed_line(old: &[Norm], new: &Element) -> u32 {
         .unwrap_or(new.line)
 }
 
-/// For a removed element, the line of the element that followed it (or
-/// the owner's line).
-fn nearest_line(old: &[Element], new: &[Element], removed: &Element, owner_line: u32) -> u32 {
-    let pos = old.iter().position(|e| e.key == removed.key).unwrap_or(0);
-    old[pos + 1..]
-        .iter()
-        .find_map(|next| new.iter().find(|n| n.key == next.key).map(|n| n.line))
-        .or_else(|| {
-            old[..pos]
-                .iter()
-                .rev()
-                .find_map(|prev| new.iter().find(|n| n.key == prev.key).map(|n| n.line))
-        })
-        .unwrap_or(owner_line)
+/// For a removed element, the new line of the first old element after it
+/// that survives, else of the last one before it, else the owner's line.
+/// Computed for every position in one pass each way, so an owner with
+/// thousands of removed elements costs linear time.
+struct NearestLines<'e> {
+    position: HashMap<&'e str, usize>,
+    /// `after[i]`: the first surviving line among `old[i..]`.
+    after: Vec<Option<u32>>,
+    /// `before[i]`: the last surviving line among `old[..i]`.
+    before: Vec<Option<u32>>,
+    owner_line: u32,
+}
+
+impl<'e> NearestLines<'e> {
+    fn new(old: &'e [Element], new: &[Element], owner_line: u32) -> Self {
+        let mut new_line: HashMap<&str, u32> = HashMap::new();
+        for n in new {
+            new_line.entry(n.key.as_str()).or_insert(n.line);
+        }
+        let mut position = HashMap::new();
+        for (i, e) in old.iter().enumerate() {
+            position.entry(e.key.as_str()).or_insert(i);
+        }
+        let survives = |i: usize| new_line.get(old[i].key.as_str()).copied();
+        let mut after = vec![None; old.len() + 1];
+        for i in (0..old.len()).rev() {
+            after[i] = survives(i).or(after[i + 1]);
+        }
+        let mut before = vec![None; old.len() + 1];
+        for i in 0..old.len() {
+            before[i + 1] = survives(i).or(before[i]);
+        }
+        NearestLines {
+            position,
+            after,
+            before,
+            owner_line,
+        }
+    }
+
+    fn of(&self, removed: &Element) -> u32 {
+        let pos = self
+            .position
+            .get(removed.key.as_str())
+            .copied()
+            .unwrap_or(0);
+        self.after[pos + 1]
+            .or(self.before[pos])
+            .unwrap_or(self.owner_line)
+    }
 }
 
 /// Drops `kw=value` pairs of non-DDL keywords from a normalised stream.

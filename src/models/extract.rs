@@ -2,7 +2,7 @@
 //! columns, mixins, enums, `Table(...)` objects and indexes. Structural
 //! reading only; nothing is imported or executed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::python::lexer::{Kind, Token};
 use crate::python::syntax::{
@@ -160,11 +160,32 @@ pub struct ModelFile {
     /// their normalised text.
     pub loose: Vec<Element>,
     pub lex_errors: usize,
+    /// Class name → index of its first definition, and table variable →
+    /// index of its first assignment: lookups by name are constant-time,
+    /// so diffing a file of thousands of classes stays linear.
+    class_index: HashMap<String, usize>,
+    table_index: HashMap<String, usize>,
 }
 
 impl ModelFile {
     pub fn class(&self, name: &str) -> Option<&ClassDef> {
-        self.classes.iter().find(|c| c.name == name)
+        self.class_index.get(name).map(|&i| &self.classes[i])
+    }
+
+    /// The first `Table(...)` assigned to `variable`.
+    pub fn table(&self, variable: &str) -> Option<&TableDef> {
+        self.table_index.get(variable).map(|&i| &self.tables[i])
+    }
+
+    fn index(&mut self) {
+        self.class_index.clear();
+        for (i, c) in self.classes.iter().enumerate() {
+            self.class_index.entry(c.name.clone()).or_insert(i);
+        }
+        self.table_index.clear();
+        for (i, t) in self.tables.iter().enumerate() {
+            self.table_index.entry(t.variable.clone()).or_insert(i);
+        }
     }
 
     /// The table a class maps to, following inheritance for STI.
@@ -198,6 +219,7 @@ pub fn extract(src: &str) -> ModelFile {
         }
     }
     classify(&mut file);
+    file.index();
     file
 }
 
@@ -854,7 +876,7 @@ fn looks_like_mapped_base(base: &str) -> bool {
 /// Decides each class's kind and table once every class is known, since
 /// a class's meaning depends on its bases.
 fn classify(file: &mut ModelFile) {
-    let names: Vec<String> = file.classes.iter().map(|c| c.name.clone()).collect();
+    let names: HashSet<String> = file.classes.iter().map(|c| c.name.clone()).collect();
     let mut kinds: BTreeMap<String, ClassKind> = BTreeMap::new();
     let mut tables: BTreeMap<String, TableName> = BTreeMap::new();
     // Iterate to a fixed point: bases are usually defined first, but not always.

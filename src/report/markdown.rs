@@ -62,6 +62,7 @@ pub fn render_markdown_limited(
     _opts: &RenderOptions,
     max_chars: usize,
 ) -> (String, bool) {
+    let report = &*crate::redact::redact_report(report);
     let parts = Parts::new(report);
     let n = parts.rows.len();
     if parts.size(n, n, 0) <= max_chars {

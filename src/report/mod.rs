@@ -134,6 +134,7 @@ impl Default for RenderOptions {
 
 /// Renders `report` in `format`. Every format ends with a newline.
 pub fn render(report: &Report, format: Format, opts: &RenderOptions) -> String {
+    let report = &*crate::redact::redact_report(report);
     match format {
         Format::Human => human::render(report, opts),
         Format::Json => json::render(report),

@@ -539,7 +539,7 @@ fn assert_timed_out(run: &Run, seconds: u64) {
     assert_eq!(run.code, 2, "{ctx}");
     assert!(
         run.stderr.contains(&format!(
-            "the job timed out after {seconds} s and was stopped; everything it created was removed"
+            "the job timed out after {seconds} s and was stopped; everything the job created was removed"
         )),
         "{ctx}"
     );

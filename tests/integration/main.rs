@@ -9,6 +9,7 @@ mod crosscheck;
 mod discovery;
 mod dynamic;
 mod github;
+mod hardening;
 mod hook;
 mod lexer_field;
 mod snapshot;

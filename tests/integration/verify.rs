@@ -638,7 +638,7 @@ fn two_environments_run_in_parallel() {
     }
     fs::write(
         dir.path().join(".alembot.yml"),
-        "environments:\n  - name: shop\n    alembic_ini: shop/alembic.ini\n  - name: billing\n    alembic_ini: billing/alembic.ini\njobs: 2\n",
+        "environments:\n  - name: shop\n    alembic_ini: shop/alembic.ini\n  - name: billing\n    alembic_ini: billing/alembic.ini\njobs: 2\npass_env: [RENDEZVOUS_DIR]\n",
     )
     .unwrap();
     let py = python();

@@ -612,6 +612,35 @@ fn webhook_signatures_are_checked() {
     assert!(stderr(&out).contains("unsigned"), "{}", stderr(&out));
 }
 
+/// Issue 13, item 5: a signature made with the empty key passed when
+/// ALEMBOT_WEBHOOK_SECRET was set but empty.
+#[test]
+fn an_empty_webhook_secret_is_refused() {
+    let (project, fake, runner) = setup();
+    runner.event("pull_request.opened.json", |e| {
+        aim_pull_request(e, &project)
+    });
+    let payload = fs::read(runner.event_path()).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"").unwrap();
+    mac.update(&payload);
+    let forged = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    for empty in ["", "  "] {
+        let out = runner
+            .alembot(project.path(), &fake, "pull_request")
+            .env("ALEMBOT_WEBHOOK_SECRET", empty)
+            .args(["--no-publish", "--signature", &forged])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("ALEMBOT_WEBHOOK_SECRET is empty"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(fake.log().is_empty());
+}
+
 #[test]
 fn the_token_is_never_printed() {
     let (project, fake, runner) = setup();
