@@ -16,6 +16,7 @@ pub mod github;
 pub mod hook;
 pub mod job;
 pub mod models;
+pub mod pipeline;
 pub mod python;
 pub mod redact;
 pub mod report;

@@ -1,10 +1,9 @@
 //! `alembot check`: the static stage alone.
 
-use crate::analysis::analyse;
 use crate::cli::CheckArgs;
 use crate::config::Overrides;
 use crate::error::Error;
-use crate::findings::Report;
+use crate::pipeline::static_stage;
 
 use super::{Exit, Globals, emit, open, range_of};
 
@@ -15,12 +14,7 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, Error> {
         ..Overrides::default()
     };
     let (source, change, settings) = open(globals, &range, overrides)?;
-    let result = analyse(&source, &change, &settings)?;
-    let report = Report::new(
-        settings.apply_levels(result.findings),
-        &["static"],
-        result.notes,
-    );
+    let (report, _) = static_stage(&source, &change, &settings)?;
     emit(&report, &args.output, globals, Some(&settings))?;
     Ok(Exit::of(&report))
 }

@@ -29,6 +29,7 @@ use crate::github::event::{self, Event, IssueCommentEvent, PullRequest};
 use crate::github::publish::{PublishOptions, publish};
 use crate::github::retry::{RetryPolicy, TokioClock};
 use crate::github::{Github, RepoName, actions, signature};
+use crate::pipeline::{self, Verified};
 use crate::report::{Format, RenderOptions, json, render};
 
 use super::{Exit, Globals, open, render_options};
@@ -59,8 +60,8 @@ pub struct ChecksInput<'a> {
 /// the static checks and then the project's migrations on a throwaway
 /// database (`database:` in the configuration or the action's input;
 /// SQLite by default) for the environments the pull request touches.
-pub async fn run_checks(input: &ChecksInput<'_>) -> Result<Report, Error> {
-    super::verify::verify_report(input.source, input.change, input.settings, false).await
+pub async fn run_checks(input: &ChecksInput<'_>) -> Result<Verified, Error> {
+    pipeline::verify(input.source, input.change, input.settings, false).await
 }
 
 /// Whether [`run_checks`] executes the project's own code (its env.py, its
@@ -446,7 +447,12 @@ async fn check_and_publish(
             target.number
         )));
     }
-    let mut report = run_checks(&ChecksInput {
+    // A job that cannot run still leaves the static report: it is saved
+    // and published like any other, and the exit says the run is incomplete.
+    let Verified {
+        mut report,
+        job_error,
+    } = run_checks(&ChecksInput {
         globals,
         range: &range,
         source: &source,
@@ -494,7 +500,7 @@ async fn check_and_publish(
         Posting::Skip(why) => (vec![why], Vec::new()),
         Posting::Publish => post(gh, &args.actions, &report, &opts, &options).await,
     };
-    finish(
+    let exit = finish(
         &args.actions,
         &report,
         &opts,
@@ -502,7 +508,12 @@ async fn check_and_publish(
         options.fails,
         status,
         errors,
-    )
+    )?;
+    match job_error {
+        // The error's own exit code (2, or 130 for SIGINT) ends the run.
+        Some(err) => Err(err),
+        None => Ok(exit),
+    }
 }
 
 fn publish_options(github: &GithubSettings, fails: bool) -> PublishOptions {

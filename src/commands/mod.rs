@@ -3,7 +3,6 @@
 pub mod check;
 pub mod github;
 pub mod hook;
-pub mod plan;
 pub mod status;
 pub mod verify;
 

@@ -14,8 +14,8 @@ use crate::job::{StatusCall, run_status};
 use crate::report::{Format, render};
 use crate::status::{Fleet, Row, render_human, render_markdown};
 
-use super::plan::{convert, env_request, helper_tree, python_for};
 use super::{Exit, Globals, open, render_options, use_color};
+use crate::pipeline::plan::{convert, env_request, helper_tree, python_for};
 
 pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, Error> {
     let overrides = Overrides {

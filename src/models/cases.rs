@@ -244,6 +244,53 @@ const CASES: &[Case] = &[
         first_line: Some(12),
     },
     Case {
+        // Two check constraints named positionally (`CheckConstraint(text,
+        // name)`) once shared one key, so any edit of the class reported
+        // its table arguments as changed.
+        name: "unrelated column added beside positionally named checks",
+        old: src!(
+            "\nclass Item(Base):\n    __tablename__ = 'item'\n    __table_args__ = (CheckConstraint('qty >= 0',\n                                      'ck_qty'),\n                      CheckConstraint('id != parent_id', 'ck_parent'),\n    )\n    qty = Column(Integer)\n"
+        ),
+        new: src!(
+            "\nclass Item(Base):\n    __tablename__ = 'item'\n    __table_args__ = (CheckConstraint('qty >= 0',\n                                      'ck_qty'),\n                      CheckConstraint('id != parent_id', 'ck_parent'),\n    )\n    qty = Column(Integer)\n    note = Column(Text)\n"
+        ),
+        edits: &["item.note added"],
+        first_line: Some(17),
+    },
+    Case {
+        name: "positionally named check renamed",
+        old: src!(
+            "\nclass Item(Base):\n    __tablename__ = 'item'\n    __table_args__ = (CheckConstraint('qty >= 0', 'ck_qty'), CheckConstraint('a > 0', 'ck_a'))\n"
+        ),
+        new: src!(
+            "\nclass Item(Base):\n    __tablename__ = 'item'\n    __table_args__ = (CheckConstraint('qty >= 0', 'ck_qty_positive'), CheckConstraint('a > 0', 'ck_a'))\n"
+        ),
+        edits: &["item table arguments changed"],
+        first_line: Some(12),
+    },
+    Case {
+        name: "attribute renamed, column name kept",
+        old: src!(
+            "\nclass Form(Base):\n    __tablename__ = 'form'\n    manager_notifications = Column(Boolean, nullable=False)\n"
+        ),
+        new: src!(
+            "\nclass Form(Base):\n    __tablename__ = 'form'\n    organizer_notifications = Column(\n        'manager_notifications', Boolean, nullable=False\n    )\n"
+        ),
+        edits: &[],
+        first_line: None,
+    },
+    Case {
+        name: "annotation added to a Column attribute",
+        old: src!(
+            "\nclass Event(Base):\n    __tablename__ = 'event'\n    is_deleted = Column(Boolean, nullable=False, default=False)\n"
+        ),
+        new: src!(
+            "\nclass Event(Base):\n    __tablename__ = 'event'\n    is_deleted: t.Any = Column(Boolean, nullable=False, default=False)\n"
+        ),
+        edits: &[],
+        first_line: None,
+    },
+    Case {
         name: "imperative Table added",
         old: src!("\n"),
         new: src!(

@@ -395,11 +395,35 @@ impl<'f> Differ<'f> {
         let old_by_key: BTreeMap<&str, &Element> =
             old.iter().map(|e| (e.key.as_str(), e)).collect();
         let new_keys: BTreeSet<&str> = new.iter().map(|e| e.key.as_str()).collect();
+        // An attribute renamed while its column keeps its name (`tiers` ->
+        // `_tiers = mapped_column("tiers", ...)`) is the same column: pair
+        // the unmatched elements by database column name.
+        let column_name = |e: &Element| match &e.role {
+            Role::Column(spec) => Some(spec.name.clone()),
+            _ => None,
+        };
+        let mut renamed: BTreeMap<&str, &Element> = BTreeMap::new();
+        for e in new
+            .iter()
+            .filter(|e| !old_by_key.contains_key(e.key.as_str()))
+        {
+            let Some(name) = column_name(e) else { continue };
+            if let Some(b) = old.iter().find(|b| {
+                !new_keys.contains(b.key.as_str())
+                    && column_name(b).as_deref() == Some(name.as_str())
+                    && !renamed.values().any(|r| std::ptr::eq(*r, *b))
+            }) {
+                renamed.insert(e.key.as_str(), b);
+            }
+        }
         let nearest = NearestLines::new(old, new, owner_line);
         let mut constraint_edits = 0usize;
         let mut table_args_changed: Option<u32> = None;
         for e in new {
-            let before = old_by_key.get(e.key.as_str()).copied();
+            let before = old_by_key
+                .get(e.key.as_str())
+                .or_else(|| renamed.get(e.key.as_str()))
+                .copied();
             if e.ignored || before.is_some_and(|b| b.ignored) {
                 continue;
             }
@@ -427,7 +451,10 @@ impl<'f> Differ<'f> {
             }
         }
         for b in old {
-            if new_keys.contains(b.key.as_str()) || b.ignored {
+            if new_keys.contains(b.key.as_str())
+                || b.ignored
+                || renamed.values().any(|r| std::ptr::eq(*r, b))
+            {
                 continue;
             }
             let line = nearest.of(b);
@@ -608,8 +635,8 @@ impl<'f> Differ<'f> {
         if self.out.edits.len() == before {
             // Same parsed spec, different tokens: either a non-DDL keyword
             // (doc=, info=) or a DDL option the spec does not model.
-            let old_ddl = strip_non_ddl(&_b.norm);
-            let new_ddl = strip_non_ddl(&e.norm);
+            let old_ddl = strip_non_ddl(&without_explicit_name(assigned_value(&_b.norm)));
+            let new_ddl = strip_non_ddl(&without_explicit_name(assigned_value(&e.norm)));
             if old_ddl != new_ddl {
                 self.push(target, line, col, EditKind::OptionChanged, spec);
             }
@@ -964,6 +991,48 @@ impl<'e> NearestLines<'e> {
 }
 
 /// Drops `kw=value` pairs of non-DDL keywords from a normalised stream.
+/// The value of an attribute assignment (`name[: annotation] = value`):
+/// the attribute's name and a plain annotation are not DDL (a `Mapped[]`
+/// annotation's type and nullability are already in the parsed spec).
+/// Unchanged when there is no top-level `=` (a `Column` inside `Table()`).
+fn assigned_value(norm: &[Norm]) -> &[Norm] {
+    let mut depth = 0i32;
+    for (i, n) in norm.iter().enumerate() {
+        if let Norm::Tok(t) = n {
+            match t.as_str() {
+                "(" | "[" | "{" => depth += 1,
+                ")" | "]" | "}" => depth -= 1,
+                "=" if depth == 0 => return &norm[i + 1..],
+                _ => {}
+            }
+        }
+    }
+    norm
+}
+
+/// A column call without its leading name argument (`Column("tiers",
+/// ...)`): the name is compared through the parsed spec already.
+fn without_explicit_name(norm: &[Norm]) -> Vec<Norm> {
+    let open = norm
+        .iter()
+        .position(|n| matches!(n, Norm::Tok(t) if t == "("));
+    match open {
+        Some(i) if matches!(norm.get(i + 1), Some(Norm::Str(_))) => {
+            let skip = if matches!(norm.get(i + 2), Some(Norm::Tok(t)) if t == ",") {
+                2
+            } else {
+                1
+            };
+            norm[..=i]
+                .iter()
+                .chain(&norm[i + 1 + skip..])
+                .cloned()
+                .collect()
+        }
+        _ => norm.to_vec(),
+    }
+}
+
 fn strip_non_ddl(norm: &[Norm]) -> Vec<Norm> {
     let mut out = Vec::with_capacity(norm.len());
     let mut i = 0;

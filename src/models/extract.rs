@@ -426,8 +426,8 @@ fn read_table_args(class: &mut ClassDef, stmt: &Stmt<'_>, value: Option<&[Token<
     };
     for item in items {
         if let Some(c) = constraint_from(item) {
-            let key = constraint_key(&c);
             let (norm, norm_lines) = norm_with_lines(item);
+            let key = element_key(&c, &norm);
             class.elements.push(Element {
                 key,
                 role: Role::Constraint(c),
@@ -451,6 +451,23 @@ pub fn constraint_key(c: &ConstraintDef) -> String {
     match &c.name {
         Some(n) => format!("{kind}:{n}"),
         None => format!("{kind}:{}", c.columns.join(",")),
+    }
+}
+
+/// The key that pairs a constraint across the two sides: its name or
+/// columns; an unnamed check constraint has neither, so its text (several
+/// unnamed checks must not share one key).
+fn element_key(c: &ConstraintDef, norm: &[Norm]) -> String {
+    if c.kind == ConstraintKind::Check && c.name.is_none() {
+        let text: Vec<&str> = norm
+            .iter()
+            .map(|n| match n {
+                Norm::Tok(t) | Norm::Str(t) => t.as_str(),
+            })
+            .collect();
+        format!("check:{}", text.join(" "))
+    } else {
+        constraint_key(c)
     }
 }
 
@@ -509,9 +526,12 @@ fn constraint_from(tokens: &[Token<'_>]) -> Option<ConstraintDef> {
             });
         }
         "CheckConstraint" => {
+            // `CheckConstraint(sqltext, name=None, ...)`: the name may be
+            // positional.
+            let name = name_kw.or_else(|| positional.get(1).and_then(|p| literal_str(p)));
             return Some(ConstraintDef {
                 kind: ConstraintKind::Check,
-                name: name_kw,
+                name,
                 columns: Vec::new(),
             });
         }
@@ -724,7 +744,7 @@ fn read_table_assignment(stmt: &Stmt<'_>) -> Option<TableDef> {
             });
         } else if let Some(c) = constraint_from(arg.value) {
             def.elements.push(Element {
-                key: constraint_key(&c),
+                key: element_key(&c, &norm),
                 role: Role::Constraint(c),
                 line,
                 norm,

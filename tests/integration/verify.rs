@@ -874,3 +874,31 @@ fn checks_picks_the_database_checks_that_run() {
         run.stderr
     );
 }
+
+/// A job that cannot run does not take the static report with it: the
+/// `missing-migration` `check` finds is still printed (and returned in
+/// JSON) next to the environment error, and the exit code is 2.
+#[test]
+fn a_job_that_cannot_run_keeps_the_static_findings() {
+    let repo = blog_repo();
+    repo.append("app/models.py", ADD_SUBTITLE);
+    repo.git(&["add", "-A"]);
+    let scratch = tempfile::tempdir().unwrap();
+    let py = python_without_alembic(scratch.path());
+    let run = repo.alembot(&["verify", "--staged", "--python", &py, "--format", "json"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("is not installed in"), "{}", run.stderr);
+    assert!(
+        run.findings()
+            .iter()
+            .any(|f| f.starts_with("missing-migration@app/models.py")),
+        "{:?}",
+        run.findings()
+    );
+    let notes = run.json()["notes"].to_string();
+    assert!(
+        notes.contains("The database checks could not run")
+            && notes.contains("is not installed in"),
+        "{notes}"
+    );
+}
