@@ -99,7 +99,9 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     };
     for secret in &known {
         if out.contains(secret.as_str()) {
-            out = Cow::Owned(out.replace(secret.as_str(), MASK));
+            if let Some(replaced) = replace_whole(&out, secret) {
+                out = Cow::Owned(replaced);
+            }
         }
     }
     // Keyed values first: a raw `@` in a query password would otherwise
@@ -114,6 +116,39 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         out = Cow::Owned(s);
     }
     out
+}
+
+/// `text` with each whole occurrence of `secret` masked, `None` when there
+/// is none. Whole means not part of a longer word: a password that is also
+/// a word of the output (`postgres`, `alembot`) must not mangle
+/// `postgresql://` or a temporary path, while a password a driver quotes
+/// (`"pa55word"`, `(pa55word)`) is still hidden.
+fn replace_whole(text: &str, secret: &str) -> Option<String> {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let starts_word = secret.chars().next().is_some_and(is_word);
+    let ends_word = secret.chars().next_back().is_some_and(is_word);
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    let mut changed = false;
+    for (at, _) in text.match_indices(secret) {
+        if at < last {
+            continue;
+        }
+        let end = at + secret.len();
+        let before_ok = !starts_word || !text[..at].chars().next_back().is_some_and(is_word);
+        let after_ok = !ends_word || !text[end..].chars().next().is_some_and(is_word);
+        if before_ok && after_ok {
+            out.push_str(&text[last..at]);
+            out.push_str(MASK);
+            last = end;
+            changed = true;
+        }
+    }
+    if !changed {
+        return None;
+    }
+    out.push_str(&text[last..]);
+    Some(out)
 }
 
 /// `report` with every text it carries redacted: what every renderer
@@ -264,6 +299,17 @@ mod tests {
         let text = "driver said: bad password Reg/istered1 (Reg%2Fistered1)";
         let out = redact(text);
         assert!(!out.contains("istered1"), "{out}");
+    }
+
+    #[test]
+    fn a_password_that_is_also_a_word_leaves_longer_words_alone() {
+        register_url("postgresql://postgres:postgres@localhost:5432/app");
+        let out = redact("ran on postgresql at /tmp/postgres_x; password postgres rejected");
+        assert!(
+            out.contains("ran on postgresql at /tmp/postgres_x"),
+            "{out}"
+        );
+        assert!(out.contains("password *** rejected"), "{out}");
     }
 
     /// Fuzz-style: random passwords of every character a URL may carry,
