@@ -11,9 +11,8 @@
 //! their own containers at the same time.
 
 use std::fs;
-use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -103,98 +102,6 @@ fn context(run: &Run) -> String {
         "exit {}\nstdout:\n{}\nstderr:\n{}",
         run.code, run.stdout, run.stderr
     )
-}
-
-/// alembot in the background, with its pid known while it runs.
-struct Background {
-    child: Option<Child>,
-}
-
-impl Background {
-    fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Background {
-        let mut cmd = Command::new(binary());
-        cmd.args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (key, _) in std::env::vars() {
-            if key.starts_with("ALEMBOT_") || key.starts_with("GITHUB_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("NO_COLOR", "1");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        Background {
-            child: Some(cmd.spawn().expect("alembot starts")),
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().unwrap().id()
-    }
-
-    fn running(&mut self) -> bool {
-        matches!(self.child.as_mut().unwrap().try_wait(), Ok(None))
-    }
-
-    fn signal(&self, signal: i32) {
-        // SAFETY: kill(2) has no memory-safety preconditions.
-        let rc = unsafe { libc::kill(self.pid() as i32, signal) };
-        assert_eq!(rc, 0, "could not signal alembot");
-    }
-
-    fn finish(mut self, limit: Duration) -> Run {
-        let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + limit;
-        while matches!(child.try_wait(), Ok(None)) {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("alembot did not end within {limit:?}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let (mut stdout, mut stderr) = (String::new(), String::new());
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut stdout)
-            .unwrap();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        let status = child.wait().unwrap();
-        Run {
-            code: status.code().unwrap_or(-1),
-            stdout,
-            stderr,
-        }
-    }
-}
-
-impl Drop for Background {
-    /// A failed test still lets alembot clean up (SIGTERM).
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SAFETY: kill(2) has no memory-safety preconditions.
-            unsafe {
-                libc::kill(child.id() as i32, libc::SIGTERM);
-            }
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 /// Removes containers, networks and images a test made, also when it fails.
@@ -724,7 +631,7 @@ fn the_helper_in_a_container_ends_when_alembot_is_killed() {
     let mut run = Background::start(
         project.path(),
         &["verify", "--all", "--database", &server, "--python", &py],
-        &[],
+        &[] as &[(&str, &str)],
     );
     let (helper_pid, database) = wait_for_marker(
         &project.path().join("marker"),

@@ -373,3 +373,103 @@ if context.is_offline_mode():
 else:
     run_migrations_online()
 "#;
+
+/// An alembot process started in the background, its pid known while it
+/// runs, and stopped (SIGTERM, so its own cleanup runs) if the test fails
+/// before it ends.
+pub struct Background {
+    child: Option<std::process::Child>,
+}
+
+impl Background {
+    pub fn start<V: AsRef<std::ffi::OsStr>>(
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, V)],
+    ) -> Background {
+        let mut cmd = Command::new(binary());
+        cmd.args(args)
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("ALEMBOT_") || key.starts_with("GITHUB_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("NO_COLOR", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Background {
+            child: Some(cmd.spawn().expect("alembot starts")),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.as_mut().unwrap().try_wait(), Ok(None))
+    }
+
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        let rc = unsafe { libc::kill(self.pid() as i32, signal) };
+        assert_eq!(rc, 0, "could not signal alembot");
+    }
+
+    /// Waits for the end (at most `limit`) and returns the outcome.
+    pub fn finish(mut self, limit: std::time::Duration) -> Run {
+        use std::io::Read;
+        let mut child = self.child.take().unwrap();
+        let deadline = std::time::Instant::now() + limit;
+        while matches!(child.try_wait(), Ok(None)) {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("alembot did not end within {limit:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let (mut stdout, mut stderr) = (String::new(), String::new());
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Background {
+    /// A failed test still lets alembot clean up (SIGTERM).
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: kill(2) has no memory-safety preconditions.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGTERM);
+            }
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
